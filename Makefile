@@ -1,0 +1,58 @@
+# Mailing service. `make run` starts it on the local PostgreSQL; `make test`
+# runs every module's tests against the local PostgreSQL.
+SHELL := /bin/bash
+MODULES := shared api-service sender-worker
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -s -w -X main.version=$(VERSION)
+SWAG := go run github.com/swaggo/swag/cmd/swag@v1.16.6
+STATICCHECK := go run honnef.co/go/tools/cmd/staticcheck@v0.8.2
+SWAG_FLAGS := init -g cmd/api/main.go --parseDependency --parseInternal --outputTypes go,json,yaml --quiet
+
+# Development configuration of `make run`: a fixed dev JWT secret and a
+# documented admin account. Never use these values in production.
+DEV_ENV := APP_ENV=dev ADMIN_USERNAME=admin ADMIN_PASSWORD=admin-password LOG_FORMAT=text
+
+.PHONY: build run migrate test lint docs docs-check fmt clean
+
+build:
+	@mkdir -p bin
+	go build -trimpath -ldflags "$(LDFLAGS)" -o bin/api ./api-service/cmd/api
+	go build -trimpath -ldflags "$(LDFLAGS)" -o bin/worker ./sender-worker/cmd/worker
+
+migrate: build
+	$(DEV_ENV) bin/api migrate
+
+run: build
+	$(DEV_ENV) bin/api migrate
+	$(DEV_ENV) bin/api
+
+test:
+	@set -e; for m in $(MODULES); do \
+		echo "== go test $$m"; \
+		(cd $$m && go test -count=1 ./...); \
+	done
+
+lint: docs-check
+	@bad=$$(gofmt -l $(MODULES)); if [ -n "$$bad" ]; then echo "gofmt needed:"; echo "$$bad"; exit 1; fi
+	@set -e; for m in $(MODULES); do \
+		echo "== vet + staticcheck $$m"; \
+		(cd $$m && go vet ./... && $(STATICCHECK) ./...); \
+	done
+
+# Regenerates the OpenAPI description from the handlers' annotations.
+docs:
+	cd api-service && $(SWAG) $(SWAG_FLAGS) -o docs
+
+# Fails when the committed OpenAPI description is out of date.
+docs-check:
+	@tmp=$$(mktemp -d); trap 'rm -rf $$tmp' EXIT; \
+	(cd api-service && $(SWAG) $(SWAG_FLAGS) -o $$tmp/docs) && \
+	if ! diff -r -q api-service/docs $$tmp/docs; then \
+		echo "api-service/docs is out of date: run 'make docs' and commit the result"; exit 1; \
+	fi
+
+fmt:
+	gofmt -w $(MODULES)
+
+clean:
+	rm -rf bin

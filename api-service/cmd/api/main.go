@@ -1,0 +1,58 @@
+// Command api serves the mailing service's HTTP API; "api migrate" applies
+// the database migrations and exits.
+//
+//	@title						Mailing service API
+//	@version					1.0
+//	@description				Operators keep a customer directory and create mailouts that target customers by tag and mobile operator code; the service delivers one message per matching customer to an external sending API and reports statistics.
+//	@description				Every /api route needs a bearer token from POST /auth/token (OAuth2 password grant). Errors have one shape: {"error": {"code", "message", "fields"}}. Lists are keyset-paginated: pass the "next" value of a page as ?after= to get the following one.
+//	@description				Messages are read-only: they are delivery records written by the sender, and editing them would falsify the statistics.
+//	@BasePath					/
+//	@securityDefinitions.oauth2.password	OAuth2Password
+//	@tokenUrl					/auth/token
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// version is stamped at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "api:", err)
+		os.Exit(1)
+	}
+}
+
+// run is the whole program; tests call it with their own arguments,
+// environment and output.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	cmd := "serve"
+	if len(args) > 0 {
+		cmd = args[0]
+	}
+	cfg, err := loadConfig(getenv, cmd == "serve")
+	if err != nil {
+		return err
+	}
+	log, err := newLogger(cfg, stdout)
+	if err != nil {
+		return err
+	}
+	switch cmd {
+	case "serve":
+		return serve(ctx, cfg, log)
+	case "migrate":
+		return migrate(ctx, cfg, log)
+	default:
+		return fmt.Errorf("unknown command %q: want serve (default) or migrate", cmd)
+	}
+}

@@ -1,0 +1,100 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"mailing/api-service/internal/auth"
+	"mailing/api-service/internal/httpapi"
+	"mailing/shared/postgres"
+)
+
+func serve(ctx context.Context, cfg appConfig, log *slog.Logger) error {
+	if cfg.devSecretUsed {
+		log.Warn("APP_ENV=dev: using the fixed development JWT secret; never do this in production")
+	}
+	db, err := postgres.Open(ctx, cfg.DatabaseURL, log)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if cfg.AdminUsername != "" {
+		if err := ensureAdmin(ctx, db, cfg, log); err != nil {
+			return err
+		}
+	}
+	tokens, err := auth.NewTokens(cfg.JWTSecret, cfg.JWTTTL)
+	if err != nil {
+		return err
+	}
+	gin.SetMode(gin.ReleaseMode)
+	handler := httpapi.New(httpapi.Config{
+		DB: db, Log: log, Tokens: tokens, DefaultTimezone: cfg.DefaultTimezone,
+		Version: version, LoginLimiter: auth.NewLimiter(2*time.Second, 5),
+	})
+	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.HTTPAddr, err)
+	}
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	log.Info("listening", "addr", ln.Addr().String(), "version", version)
+
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+func ensureAdmin(ctx context.Context, db *postgres.DB, cfg appConfig, log *slog.Logger) error {
+	hash, err := auth.HashPassword(cfg.AdminPassword)
+	if err != nil {
+		return fmt.Errorf("ADMIN_PASSWORD: %w", err)
+	}
+	if err := db.UpsertUser(ctx, cfg.AdminUsername, hash); err != nil {
+		return fmt.Errorf("create admin user: %w", err)
+	}
+	log.Info("admin user ensured", "username", cfg.AdminUsername)
+	return nil
+}
+
+func migrate(ctx context.Context, cfg appConfig, log *slog.Logger) error {
+	if err := postgres.EnsureDatabase(ctx, cfg.DatabaseURL); err != nil {
+		return err
+	}
+	db, err := postgres.Open(ctx, cfg.DatabaseURL, log)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := db.Migrate(ctx); err != nil {
+		return err
+	}
+	log.Info("migrations up to date")
+	return nil
+}

@@ -1,0 +1,339 @@
+package httpapi
+
+import (
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"mailing/shared/domain"
+	"mailing/shared/logging"
+)
+
+// TagRequest links a tag by name.
+type TagRequest struct {
+	Tag string `json:"tag" example:"vip"`
+}
+
+// createCustomer godoc
+//
+//	@Summary		Create a customer
+//	@Description	phone must match 7XXXXXXXXXX and be unique; phone_code defaults to digits 2–4 of the phone; timezone defaults to the service's DEFAULT_TIMEZONE. New tags, codes and zones are registered.
+//	@Tags			customers
+//	@Accept			json
+//	@Produce		json
+//	@Param			customer	body		domain.CustomerInput	true	"the customer"
+//	@Success		201			{object}	domain.Customer
+//	@Failure		400			{object}	ErrorBody
+//	@Failure		401			{object}	ErrorBody
+//	@Failure		409			{object}	ErrorBody	"phone already exists"
+//	@Failure		413			{object}	ErrorBody
+//	@Security		OAuth2Password
+//	@Router			/api/customers [post]
+func (s *Server) createCustomer(c *gin.Context) {
+	var in domain.CustomerInput
+	if err := decodeJSON(c, &in); err != nil {
+		writeError(c, err)
+		return
+	}
+	if in.Phone == nil {
+		writeError(c, domain.Invalid(map[string]string{"phone": "is required"}))
+		return
+	}
+	cust, err := in.Apply(domain.Customer{}, s.defaultTZ)
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	cust, err = s.db.CreateCustomer(c.Request.Context(), cust)
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	logID(c, logging.CustomerID, cust.ID)
+	logger(c).Info("customer created", logging.CustomerID, cust.ID, "phone_code", cust.PhoneCode, "timezone", cust.Timezone, "tags", cust.Tags)
+	c.JSON(http.StatusCreated, cust)
+}
+
+// listCustomers godoc
+//
+//	@Summary	List customers
+//	@Tags		customers
+//	@Produce	json
+//	@Param		tag				query		[]string	false	"has any of these tags (repeatable)"	collectionFormat(multi)
+//	@Param		phone_code		query		[]string	false	"operator code is one of these (repeatable)"	collectionFormat(multi)
+//	@Param		timezone		query		string		false	"IANA time zone"
+//	@Param		phone_prefix	query		string		false	"phone starts with these digits"
+//	@Param		limit			query		int			false	"page size, 1–1000"	default(50)
+//	@Param		after			query		string		false	"cursor: the next value of the previous page"
+//	@Success	200				{object}	List[domain.Customer]
+//	@Failure	400				{object}	ErrorBody
+//	@Failure	401				{object}	ErrorBody
+//	@Security	OAuth2Password
+//	@Router		/api/customers [get]
+func (s *Server) listCustomers(c *gin.Context) {
+	f := domain.CustomerFilter{
+		Tags: c.QueryArray("tag"), PhoneCodes: c.QueryArray("phone_code"),
+		Timezone: c.Query("timezone"), PhonePrefix: c.Query("phone_prefix"),
+	}
+	s.respondCustomers(c, f)
+}
+
+// searchCustomers godoc
+//
+//	@Summary		Search customers
+//	@Description	The same filter as the list, in a JSON body: tags (any of), phone_codes (any of), timezone, phone_prefix. Paginated with ?limit= and ?after=.
+//	@Tags			customers
+//	@Accept			json
+//	@Produce		json
+//	@Param			filter	body		domain.CustomerFilter	true	"filter"
+//	@Param			limit	query		int						false	"page size, 1–1000"	default(50)
+//	@Param			after	query		string					false	"cursor"
+//	@Success		200		{object}	List[domain.Customer]
+//	@Failure		400		{object}	ErrorBody
+//	@Failure		401		{object}	ErrorBody
+//	@Security		OAuth2Password
+//	@Router			/api/search [post]
+func (s *Server) searchCustomers(c *gin.Context) {
+	var f domain.CustomerFilter
+	if err := decodeJSON(c, &f); err != nil {
+		writeError(c, err)
+		return
+	}
+	s.respondCustomers(c, f)
+}
+
+func (s *Server) respondCustomers(c *gin.Context, f domain.CustomerFilter) {
+	p, err := pageParams(c)
+	if err == nil {
+		err = f.Validate()
+	}
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	list, err := s.db.Customers(c.Request.Context(), f, fetchPage(p))
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, newList(list, p.Limit, func(c domain.Customer) int64 { return c.ID }))
+}
+
+// getCustomer godoc
+//
+//	@Summary	Get a customer
+//	@Tags		customers
+//	@Produce	json
+//	@Param		id	path		int	true	"customer id"
+//	@Success	200	{object}	domain.Customer
+//	@Failure	400	{object}	ErrorBody
+//	@Failure	401	{object}	ErrorBody
+//	@Failure	404	{object}	ErrorBody
+//	@Security	OAuth2Password
+//	@Router		/api/customers/{id} [get]
+func (s *Server) getCustomer(c *gin.Context) {
+	id, err := pathID(c, "id")
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	logID(c, logging.CustomerID, id)
+	cust, err := s.db.Customer(c.Request.Context(), id)
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, cust)
+}
+
+// replaceCustomer godoc
+//
+//	@Summary		Replace a customer
+//	@Description	Every field is set: phone is required, omitted phone_code/timezone take their defaults, omitted tags means no tags.
+//	@Tags			customers
+//	@Accept			json
+//	@Produce		json
+//	@Param			id			path		int						true	"customer id"
+//	@Param			customer	body		domain.CustomerInput	true	"the customer"
+//	@Success		200			{object}	domain.Customer
+//	@Failure		400			{object}	ErrorBody
+//	@Failure		401			{object}	ErrorBody
+//	@Failure		404			{object}	ErrorBody
+//	@Failure		409			{object}	ErrorBody
+//	@Security		OAuth2Password
+//	@Router			/api/customers/{id} [put]
+func (s *Server) replaceCustomer(c *gin.Context) { s.updateCustomer(c, true) }
+
+// patchCustomer godoc
+//
+//	@Summary		Update some fields of a customer
+//	@Description	Only the given fields change; tags, when given, replace the customer's tags.
+//	@Tags			customers
+//	@Accept			json
+//	@Produce		json
+//	@Param			id			path		int						true	"customer id"
+//	@Param			customer	body		domain.CustomerInput	true	"fields to change"
+//	@Success		200			{object}	domain.Customer
+//	@Failure		400			{object}	ErrorBody
+//	@Failure		401			{object}	ErrorBody
+//	@Failure		404			{object}	ErrorBody
+//	@Failure		409			{object}	ErrorBody
+//	@Security		OAuth2Password
+//	@Router			/api/customers/{id} [patch]
+func (s *Server) patchCustomer(c *gin.Context) { s.updateCustomer(c, false) }
+
+func (s *Server) updateCustomer(c *gin.Context, replace bool) {
+	id, err := pathID(c, "id")
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	logID(c, logging.CustomerID, id)
+	var in domain.CustomerInput
+	if err := decodeJSON(c, &in); err != nil {
+		writeError(c, err)
+		return
+	}
+	cur, err := s.db.Customer(c.Request.Context(), id)
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	base := cur
+	if replace {
+		if in.Phone == nil {
+			writeError(c, domain.Invalid(map[string]string{"phone": "is required"}))
+			return
+		}
+		base = domain.Customer{ID: cur.ID}
+		if in.Tags == nil {
+			in.Tags = &[]string{}
+		}
+	} else if in.Phone != nil && in.PhoneCode == nil && domain.PhoneCodeOf(*in.Phone) != domain.PhoneCodeOf(cur.Phone) && cur.PhoneCode == domain.PhoneCodeOf(cur.Phone) {
+		// The code was derived from the old phone: derive it again.
+		code := domain.PhoneCodeOf(*in.Phone)
+		in.PhoneCode = &code
+	}
+	next, err := in.Apply(base, s.defaultTZ)
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	updated, err := s.db.UpdateCustomer(c.Request.Context(), next, in.Tags != nil)
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	logger(c).Info("customer updated", logging.CustomerID, id, "phone_code", updated.PhoneCode, "timezone", updated.Timezone, "tags", updated.Tags)
+	c.JSON(http.StatusOK, updated)
+}
+
+// deleteCustomer godoc
+//
+//	@Summary		Delete a customer
+//	@Description	Its delivered messages stay in the statistics; messages not yet sent are cancelled.
+//	@Tags			customers
+//	@Param			id	path	int	true	"customer id"
+//	@Success		204
+//	@Failure		400	{object}	ErrorBody
+//	@Failure		401	{object}	ErrorBody
+//	@Failure		404	{object}	ErrorBody
+//	@Security		OAuth2Password
+//	@Router			/api/customers/{id} [delete]
+func (s *Server) deleteCustomer(c *gin.Context) {
+	id, err := pathID(c, "id")
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	logID(c, logging.CustomerID, id)
+	if err := s.db.DeleteCustomer(c.Request.Context(), id); err != nil {
+		writeError(c, err)
+		return
+	}
+	logger(c).Info("customer deleted", logging.CustomerID, id)
+	c.Status(http.StatusNoContent)
+}
+
+// addCustomerTag godoc
+//
+//	@Summary		Tag a customer
+//	@Description	Creates the tag if it is new and links it to the customer.
+//	@Tags			customers
+//	@Accept			json
+//	@Produce		json
+//	@Param			id	path		int			true	"customer id"
+//	@Param			tag	body		TagRequest	true	"tag name"
+//	@Success		200	{object}	domain.Customer
+//	@Failure		400	{object}	ErrorBody
+//	@Failure		401	{object}	ErrorBody
+//	@Failure		404	{object}	ErrorBody
+//	@Security		OAuth2Password
+//	@Router			/api/customers/{id}/tags [post]
+func (s *Server) addCustomerTag(c *gin.Context) {
+	id, err := pathID(c, "id")
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	logID(c, logging.CustomerID, id)
+	tag, err := readTag(c)
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	cust, err := s.db.AddCustomerTag(c.Request.Context(), id, tag)
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	logger(c).Info("customer tag added", logging.CustomerID, id, "tag", tag)
+	c.JSON(http.StatusOK, cust)
+}
+
+// removeCustomerTag godoc
+//
+//	@Summary	Untag a customer
+//	@Tags		customers
+//	@Produce	json
+//	@Param		id		path		int	true	"customer id"
+//	@Param		tag_id	path		int	true	"tag id"
+//	@Success	200		{object}	domain.Customer
+//	@Failure	400		{object}	ErrorBody
+//	@Failure	401		{object}	ErrorBody
+//	@Failure	404		{object}	ErrorBody	"no such customer, or the tag is not linked"
+//	@Security	OAuth2Password
+//	@Router		/api/customers/{id}/tags/{tag_id} [delete]
+func (s *Server) removeCustomerTag(c *gin.Context) {
+	id, err := pathID(c, "id")
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	logID(c, logging.CustomerID, id)
+	tagID, err := pathID(c, "tag_id")
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	cust, err := s.db.RemoveCustomerTag(c.Request.Context(), id, tagID)
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	logger(c).Info("customer tag removed", logging.CustomerID, id, "tag_id", tagID)
+	c.JSON(http.StatusOK, cust)
+}
+
+// readTag reads and checks {"tag": "..."}.
+func readTag(c *gin.Context) (string, error) {
+	var req TagRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return "", err
+	}
+	tag, problem := domain.NormalizeTag(req.Tag)
+	if problem != "" {
+		return "", domain.Invalid(map[string]string{"tag": problem})
+	}
+	return tag, nil
+}

@@ -1,0 +1,170 @@
+package httpapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"mailing/shared/domain"
+)
+
+// maxJSONBody bounds every JSON request body.
+const maxJSONBody = 1 << 20
+
+// serverOwned fields are set by the service; a client that sends them is
+// told so instead of being silently ignored.
+var serverOwned = map[string]bool{
+	"id": true, "status": true, "version": true, "created_at": true,
+	"updated_at": true, "audience": true,
+}
+
+// decodeJSON reads one JSON object into dst, rejecting unknown and
+// server-owned fields, trailing data and oversized bodies.
+func decodeJSON(c *gin.Context, dst any) error {
+	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, maxJSONBody))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return domain.Errorf(domain.CodeTooLarge, "request body exceeds %d bytes", maxJSONBody)
+		}
+		return domain.Errorf(domain.CodeInvalid, "could not read request body")
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return domain.Errorf(domain.CodeInvalid, "request body must be a JSON object")
+	}
+	var keys map[string]json.RawMessage
+	if err := json.Unmarshal(body, &keys); err != nil {
+		return domain.Errorf(domain.CodeInvalid, "request body must be a JSON object: %s", jsonProblem(err))
+	}
+	var owned []string
+	for k := range keys {
+		if serverOwned[k] {
+			owned = append(owned, k)
+		}
+	}
+	if len(owned) > 0 {
+		sort.Strings(owned)
+		fields := domain.FieldErrors{}
+		for _, k := range owned {
+			fields.Add(k, "is set by the server and cannot be given")
+		}
+		return &domain.Error{Code: domain.CodeInvalid, Message: "request sets server-owned fields: " + strings.Join(owned, ", "), Fields: fields}
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(dst); err != nil {
+		return decodeProblem(err)
+	}
+	if dec.More() {
+		return domain.Errorf(domain.CodeInvalid, "request body must hold exactly one JSON object")
+	}
+	return nil
+}
+
+// decodeProblem turns encoding/json errors into field-level messages.
+func decodeProblem(err error) error {
+	var typeErr *json.UnmarshalTypeError
+	if errors.As(err, &typeErr) && typeErr.Field != "" {
+		return domain.Invalid(map[string]string{typeErr.Field: "must be " + jsonKind(typeErr.Type.String())})
+	}
+	msg := err.Error()
+	if strings.HasPrefix(msg, "json: unknown field ") {
+		field := strings.Trim(strings.TrimPrefix(msg, "json: unknown field "), `"`)
+		return &domain.Error{Code: domain.CodeInvalid, Message: fmt.Sprintf("unknown field %q", field), Fields: map[string]string{field: "unknown field"}}
+	}
+	var parseErr interface{ Error() string }
+	if errors.As(err, &parseErr) && strings.Contains(msg, "parsing time") {
+		return domain.Errorf(domain.CodeInvalid, "times must be RFC 3339, e.g. 2026-12-01T09:00:00Z")
+	}
+	return domain.Errorf(domain.CodeInvalid, "invalid JSON: %s", jsonProblem(err))
+}
+
+func jsonProblem(err error) string {
+	var syn *json.SyntaxError
+	if errors.As(err, &syn) {
+		return fmt.Sprintf("syntax error at byte %d", syn.Offset)
+	}
+	var typeErr *json.UnmarshalTypeError
+	if errors.As(err, &typeErr) {
+		return "expected an object"
+	}
+	return strings.TrimPrefix(err.Error(), "json: ")
+}
+
+func jsonKind(goType string) string {
+	switch {
+	case strings.Contains(goType, "[]"):
+		return "an array"
+	case strings.Contains(goType, "string"), strings.Contains(goType, "Time"):
+		return "a string"
+	case strings.Contains(goType, "int"), strings.Contains(goType, "float"):
+		return "a number"
+	case strings.Contains(goType, "bool"):
+		return "a boolean"
+	}
+	return "an object"
+}
+
+// pathID reads a positive integer path parameter.
+func pathID(c *gin.Context, name string) (int64, error) {
+	id, err := strconv.ParseInt(c.Param(name), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, &domain.Error{Code: domain.CodeInvalid, Message: name + " must be a positive integer", Fields: map[string]string{name: "must be a positive integer"}}
+	}
+	return id, nil
+}
+
+// pageParams reads ?limit= and ?after=.
+func pageParams(c *gin.Context) (domain.Page, error) {
+	p := domain.Page{Limit: domain.DefaultPageLimit}
+	errs := domain.FieldErrors{}
+	if v := c.Query("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > domain.MaxPageLimit {
+			errs.Add("limit", "must be an integer from 1 to 1000")
+		}
+		p.Limit = n
+	}
+	if v := c.Query("after"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 0 {
+			errs.Add("after", "must be the next cursor of a previous page")
+		}
+		p.After = n
+	}
+	return p, errs.Err()
+}
+
+// List is one keyset page: Next is the cursor for ?after=, null on the last page.
+type List[T any] struct {
+	Items []T     `json:"items"`
+	Next  *string `json:"next"`
+}
+
+// newList builds a page from up to limit+1 items (handlers ask the store
+// for one extra row): the extra row only proves there is a next page.
+func newList[T any](items []T, limit int, idOf func(T) int64) List[T] {
+	if items == nil {
+		items = []T{}
+	}
+	l := List[T]{Items: items}
+	if len(items) > limit {
+		l.Items = items[:limit]
+		next := strconv.FormatInt(idOf(l.Items[limit-1]), 10)
+		l.Next = &next
+	}
+	return l
+}
+
+// fetchPage is the page to ask the store for: one row more than shown.
+func fetchPage(p domain.Page) domain.Page {
+	return domain.Page{Limit: p.Limit + 1, After: p.After}
+}

@@ -1,0 +1,60 @@
+// Package httpapi is the mailing service's HTTP API: routes, handlers,
+// authentication and the one error shape.
+package httpapi
+
+import (
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"mailing/api-service/internal/auth"
+	"mailing/shared/postgres"
+)
+
+// Config holds the server's dependencies, built once by the binary.
+type Config struct {
+	DB              *postgres.DB
+	Log             *slog.Logger
+	Tokens          *auth.Tokens
+	LoginLimiter    *auth.Limiter
+	DefaultTimezone string
+	Version         string
+	// Now is the clock; tests may pin it.
+	Now func() time.Time
+}
+
+// Server answers the API.
+type Server struct {
+	db        *postgres.DB
+	log       *slog.Logger
+	tokens    *auth.Tokens
+	limiter   *auth.Limiter
+	defaultTZ string
+	version   string
+	now       func() time.Time
+	engine    *gin.Engine
+}
+
+// New builds the server and its routes.
+func New(cfg Config) *Server {
+	s := &Server{
+		db: cfg.DB, log: cfg.Log, tokens: cfg.Tokens, limiter: cfg.LoginLimiter,
+		defaultTZ: cfg.DefaultTimezone, version: cfg.Version, now: cfg.Now,
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.limiter == nil {
+		s.limiter = auth.NewLimiter(time.Second, 10)
+	}
+	s.engine = gin.New()
+	s.engine.HandleMethodNotAllowed = true
+	s.engine.ContextWithFallback = true
+	s.routes()
+	return s
+}
+
+// ServeHTTP makes the server an http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.engine.ServeHTTP(w, r) }

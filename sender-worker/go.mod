@@ -1,0 +1,3 @@
+module mailing/sender-worker
+
+go 1.26.8
