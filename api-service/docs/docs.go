@@ -189,6 +189,82 @@ const docTemplate = `{
                 }
             }
         },
+        "/api/customers/import": {
+            "post": {
+                "security": [
+                    {
+                        "OAuth2Password": []
+                    }
+                ],
+                "description": "Streams a large upload of customers; the format follows Content-Type. Each row has the fields of POST /api/customers: phone (required), phone_code (default: digits 2–4 of the phone), timezone (default: the service's DEFAULT_TIMEZONE), tags.\n**NDJSON** (` + "`" + `application/x-ndjson` + "`" + ` or ` + "`" + `application/jsonl` + "`" + `): one JSON object per line; unknown and server-owned fields reject that line; blank lines are ignored. Example:\n` + "`" + `` + "`" + `` + "`" + `\n{\"phone\": \"79161234567\", \"tags\": [\"vip\", \"new\"]}\n{\"phone\": \"79031234567\", \"phone_code\": \"903\", \"timezone\": \"Asia/Yekaterinburg\"}\n` + "`" + `` + "`" + `` + "`" + `\n**CSV** (` + "`" + `text/csv` + "`" + `): a header row naming the columns (phone required; phone_code, timezone, tags optional, any order), then one customer per record; empty phone_code/timezone take the defaults; tags are ` + "`" + `;` + "`" + `-separated (empty items are ignored). Example:\n` + "`" + `` + "`" + `` + "`" + `\nphone,phone_code,timezone,tags\n79161234567,,,vip;new\n79031234567,903,Asia/Yekaterinburg,\n` + "`" + `` + "`" + `` + "`" + `\nRows are validated like single customers; a bad row is rejected with its line (1-based physical line; the CSV header is line 1) and reason, and the rest goes on. Only the first 1000 rejected rows are listed (errors_truncated tells), all are counted.\nA phone that appears again later in the same upload is rejected on its later lines as \"duplicate phone in upload\"; the first valid occurrence counts.\non_conflict decides about phones already stored: skip (default) leaves those customers untouched; update sets their phone_code and timezone and replaces their tags with the row's (no tags when the row has none). New phone codes, time zones and tags are registered.\nRows are written in batches of 10000 records, in order; a batch is committed (as two transactions, each holding the rows of half of the phones) before the next one is written. If the import stops (body over the limit, server or connection failure), the batches before it stay stored and the batch in progress is stored in part at most; error answers say up to which line rows were stored. Sending the rest again with on_conflict=skip is safe.\nThe body may be up to 512 MiB (413 beyond, with the rows before the limit already stored). An empty upload and a CSV without a valid header are refused with 400; other content types with 415.",
+                "consumes": [
+                    "text/csv",
+                    "application/x-ndjson",
+                    "application/jsonl"
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "customers"
+                ],
+                "summary": "Import customers in bulk",
+                "parameters": [
+                    {
+                        "enum": [
+                            "skip",
+                            "update"
+                        ],
+                        "type": "string",
+                        "default": "skip",
+                        "description": "what to do with phones already stored",
+                        "name": "on_conflict",
+                        "in": "query"
+                    },
+                    {
+                        "description": "CSV or NDJSON rows",
+                        "name": "customers",
+                        "in": "body",
+                        "required": true,
+                        "schema": {
+                            "type": "string"
+                        }
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ImportResult"
+                        }
+                    },
+                    "400": {
+                        "description": "empty upload, bad CSV header, bad on_conflict",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
+                    "413": {
+                        "description": "body over the limit; the message says which lines were stored",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
+                    "415": {
+                        "description": "unsupported Content-Type",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    }
+                }
+            }
+        },
         "/api/customers/{id}": {
             "get": {
                 "security": [
@@ -542,6 +618,1106 @@ const docTemplate = `{
                 }
             }
         },
+        "/api/mailouts": {
+            "get": {
+                "security": [
+                    {
+                        "OAuth2Password": []
+                    }
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "mailouts"
+                ],
+                "summary": "List mailouts",
+                "parameters": [
+                    {
+                        "type": "array",
+                        "items": {
+                            "enum": [
+                                "scheduled",
+                                "running",
+                                "finished",
+                                "cancelled"
+                            ],
+                            "type": "string"
+                        },
+                        "collectionFormat": "multi",
+                        "description": "status is one of these (repeatable)",
+                        "name": "status",
+                        "in": "query"
+                    },
+                    {
+                        "type": "integer",
+                        "default": 50,
+                        "description": "page size, 1–1000",
+                        "name": "limit",
+                        "in": "query"
+                    },
+                    {
+                        "type": "string",
+                        "description": "cursor: the next value of the previous page",
+                        "name": "after",
+                        "in": "query"
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.List-domain_Mailout"
+                        }
+                    },
+                    "400": {
+                        "description": "Bad Request",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    }
+                }
+            },
+            "post": {
+                "security": [
+                    {
+                        "OAuth2Password": []
+                    }
+                ],
+                "description": "text (1–1600 characters), start_at and end_at are required; end_at must be after start_at and in the future. send_window (optional) limits sending to a time of day in each customer's local time and may cross midnight (21:00–09:00). filter.tags and filter.phone_codes (optional) select the audience: customers with any of the tags AND one of the codes; an empty list does not restrict. New tags and codes are registered. The answer's audience is the number of customers matching the filter now. The mailout starts as scheduled.",
+                "consumes": [
+                    "application/json"
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "mailouts"
+                ],
+                "summary": "Create a mailout",
+                "parameters": [
+                    {
+                        "description": "the mailout",
+                        "name": "mailout",
+                        "in": "body",
+                        "required": true,
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.MailoutRequest"
+                        }
+                    }
+                ],
+                "responses": {
+                    "201": {
+                        "description": "Created",
+                        "schema": {
+                            "$ref": "#/definitions/domain.Mailout"
+                        }
+                    },
+                    "400": {
+                        "description": "Bad Request",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
+                    "413": {
+                        "description": "Request Entity Too Large",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    }
+                }
+            }
+        },
+        "/api/mailouts/{id}": {
+            "get": {
+                "security": [
+                    {
+                        "OAuth2Password": []
+                    }
+                ],
+                "description": "audience is the number of customers matching the filter now.",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "mailouts"
+                ],
+                "summary": "Get a mailout",
+                "parameters": [
+                    {
+                        "type": "integer",
+                        "description": "mailout id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/domain.Mailout"
+                        }
+                    },
+                    "400": {
+                        "description": "Bad Request",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
+                    "404": {
+                        "description": "Not Found",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    }
+                }
+            },
+            "put": {
+                "security": [
+                    {
+                        "OAuth2Password": []
+                    }
+                ],
+                "description": "Every field is set: text, start_at and end_at are required, an omitted send_window means none, an omitted filter means every customer. A scheduled mailout is fully editable; a running one only lets end_at change (repeating the other values unchanged is fine); finished and cancelled ones are read-only (409). A change increments version.",
+                "consumes": [
+                    "application/json"
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "mailouts"
+                ],
+                "summary": "Replace a mailout",
+                "parameters": [
+                    {
+                        "type": "integer",
+                        "description": "mailout id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    },
+                    {
+                        "description": "the mailout",
+                        "name": "mailout",
+                        "in": "body",
+                        "required": true,
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.MailoutRequest"
+                        }
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/domain.Mailout"
+                        }
+                    },
+                    "400": {
+                        "description": "Bad Request",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
+                    "404": {
+                        "description": "Not Found",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
+                    "409": {
+                        "description": "the mailout's status forbids this change",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    }
+                }
+            },
+            "delete": {
+                "security": [
+                    {
+                        "OAuth2Password": []
+                    }
+                ],
+                "description": "Only a mailout without messages can be deleted. Messages are delivery history: once a mailout has any, cancel it instead (409 otherwise).",
+                "tags": [
+                    "mailouts"
+                ],
+                "summary": "Delete a mailout",
+                "parameters": [
+                    {
+                        "type": "integer",
+                        "description": "mailout id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "204": {
+                        "description": "No Content"
+                    },
+                    "400": {
+                        "description": "Bad Request",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
+                    "404": {
+                        "description": "Not Found",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
+                    "409": {
+                        "description": "the mailout has messages: cancel it instead",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    }
+                }
+            },
+            "patch": {
+                "security": [
+                    {
+                        "OAuth2Password": []
+                    }
+                ],
+                "description": "Only the given fields change. \"send_window\": null removes the window; filter.tags or filter.phone_codes, when given, replace that list. The status rules of PUT apply: a running mailout only lets end_at change; finished and cancelled ones are read-only (409).",
+                "consumes": [
+                    "application/json"
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "mailouts"
+                ],
+                "summary": "Update some fields of a mailout",
+                "parameters": [
+                    {
+                        "type": "integer",
+                        "description": "mailout id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    },
+                    {
+                        "description": "fields to change",
+                        "name": "mailout",
+                        "in": "body",
+                        "required": true,
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.MailoutRequest"
+                        }
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/domain.Mailout"
+                        }
+                    },
+                    "400": {
+                        "description": "Bad Request",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
+                    "404": {
+                        "description": "Not Found",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
+                    "409": {
+                        "description": "the mailout's status forbids this change",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    }
+                }
+            }
+        },
+        "/api/mailouts/{id}/cancel": {
+            "post": {
+                "security": [
+                    {
+                        "OAuth2Password": []
+                    }
+                ],
+                "description": "A scheduled or running mailout becomes cancelled and its messages not yet sent are cancelled with it; sent messages stay in the statistics. Cancelling a finished or cancelled mailout is a conflict.",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "mailouts"
+                ],
+                "summary": "Cancel a mailout",
+                "parameters": [
+                    {
+                        "type": "integer",
+                        "description": "mailout id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/domain.Mailout"
+                        }
+                    },
+                    "400": {
+                        "description": "Bad Request",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
+                    "404": {
+                        "description": "Not Found",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
+                    "409": {
+                        "description": "already finished or cancelled",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    }
+                }
+            }
+        },
+        "/api/mailouts/{id}/phone_codes": {
+            "post": {
+                "security": [
+                    {
+                        "OAuth2Password": []
+                    }
+                ],
+                "description": "Registers the code if it is new and links it. The filter can change only while the mailout is scheduled (409 otherwise).",
+                "consumes": [
+                    "application/json"
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "mailouts"
+                ],
+                "summary": "Add a phone code to a mailout's filter",
+                "parameters": [
+                    {
+                        "type": "integer",
+                        "description": "mailout id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    },
+                    {
+                        "description": "operator code, 3 digits",
+                        "name": "phone_code",
+                        "in": "body",
+                        "required": true,
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.MailoutPhoneCodeRequest"
+                        }
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/domain.Mailout"
+                        }
+                    },
+                    "400": {
+                        "description": "Bad Request",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
+                    "404": {
+                        "description": "Not Found",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
+                    "409": {
+                        "description": "the mailout is no longer scheduled",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    }
+                }
+            }
+        },
+        "/api/mailouts/{id}/phone_codes/{phone_code_id}": {
+            "delete": {
+                "security": [
+                    {
+                        "OAuth2Password": []
+                    }
+                ],
+                "description": "The filter can change only while the mailout is scheduled (409 otherwise).",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "mailouts"
+                ],
+                "summary": "Remove a phone code from a mailout's filter",
+                "parameters": [
+                    {
+                        "type": "integer",
+                        "description": "mailout id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    },
+                    {
+                        "type": "integer",
+                        "description": "phone code id",
+                        "name": "phone_code_id",
+                        "in": "path",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/domain.Mailout"
+                        }
+                    },
+                    "400": {
+                        "description": "Bad Request",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
+                    "404": {
+                        "description": "no such mailout, or the code is not linked",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
+                    "409": {
+                        "description": "the mailout is no longer scheduled",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    }
+                }
+            }
+        },
+        "/api/mailouts/{id}/tags": {
+            "post": {
+                "security": [
+                    {
+                        "OAuth2Password": []
+                    }
+                ],
+                "description": "Creates the tag if it is new and links it. The filter can change only while the mailout is scheduled (409 otherwise).",
+                "consumes": [
+                    "application/json"
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "mailouts"
+                ],
+                "summary": "Add a tag to a mailout's filter",
+                "parameters": [
+                    {
+                        "type": "integer",
+                        "description": "mailout id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    },
+                    {
+                        "description": "tag name",
+                        "name": "tag",
+                        "in": "body",
+                        "required": true,
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.TagRequest"
+                        }
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/domain.Mailout"
+                        }
+                    },
+                    "400": {
+                        "description": "Bad Request",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
+                    "404": {
+                        "description": "Not Found",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
+                    "409": {
+                        "description": "the mailout is no longer scheduled",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    }
+                }
+            }
+        },
+        "/api/mailouts/{id}/tags/{tag_id}": {
+            "delete": {
+                "security": [
+                    {
+                        "OAuth2Password": []
+                    }
+                ],
+                "description": "The filter can change only while the mailout is scheduled (409 otherwise).",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "mailouts"
+                ],
+                "summary": "Remove a tag from a mailout's filter",
+                "parameters": [
+                    {
+                        "type": "integer",
+                        "description": "mailout id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    },
+                    {
+                        "type": "integer",
+                        "description": "tag id",
+                        "name": "tag_id",
+                        "in": "path",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/domain.Mailout"
+                        }
+                    },
+                    "400": {
+                        "description": "Bad Request",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
+                    "404": {
+                        "description": "no such mailout, or the tag is not linked",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
+                    "409": {
+                        "description": "the mailout is no longer scheduled",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    }
+                }
+            }
+        },
+        "/api/messages": {
+            "get": {
+                "security": [
+                    {
+                        "OAuth2Password": []
+                    }
+                ],
+                "description": "Messages are read-only: they cannot be created, edited or deleted through the API, because they are the delivery records written by the sender, and editing them would falsify the statistics. To stop the messages not yet sent, cancel their mailout.",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "messages"
+                ],
+                "summary": "List messages",
+                "parameters": [
+                    {
+                        "type": "integer",
+                        "description": "only this mailout's messages",
+                        "name": "mailout_id",
+                        "in": "query"
+                    },
+                    {
+                        "type": "integer",
+                        "description": "only this customer's messages",
+                        "name": "customer_id",
+                        "in": "query"
+                    },
+                    {
+                        "enum": [
+                            "pending",
+                            "sending",
+                            "sent",
+                            "failed",
+                            "expired",
+                            "cancelled"
+                        ],
+                        "type": "string",
+                        "description": "only messages in this status",
+                        "name": "status",
+                        "in": "query"
+                    },
+                    {
+                        "type": "integer",
+                        "default": 50,
+                        "description": "page size, 1–1000",
+                        "name": "limit",
+                        "in": "query"
+                    },
+                    {
+                        "type": "string",
+                        "description": "cursor: the next value of the previous page",
+                        "name": "after",
+                        "in": "query"
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.List-domain_Message"
+                        }
+                    },
+                    "400": {
+                        "description": "Bad Request",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    }
+                }
+            }
+        },
+        "/api/messages/{id}": {
+            "get": {
+                "security": [
+                    {
+                        "OAuth2Password": []
+                    }
+                ],
+                "description": "Read-only: messages are the delivery records written by the sender; they cannot be created, edited or deleted through the API, as that would falsify the statistics.",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "messages"
+                ],
+                "summary": "Get a message",
+                "parameters": [
+                    {
+                        "type": "integer",
+                        "description": "message id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/domain.Message"
+                        }
+                    },
+                    "400": {
+                        "description": "Bad Request",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
+                    "404": {
+                        "description": "Not Found",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    }
+                }
+            }
+        },
+        "/api/phone_codes": {
+            "get": {
+                "security": [
+                    {
+                        "OAuth2Password": []
+                    }
+                ],
+                "description": "Codes are registered automatically when customers use them, or added here.",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "phone codes"
+                ],
+                "summary": "List mobile operator codes",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "code starts with",
+                        "name": "q",
+                        "in": "query"
+                    },
+                    {
+                        "type": "integer",
+                        "default": 50,
+                        "description": "page size, 1–1000",
+                        "name": "limit",
+                        "in": "query"
+                    },
+                    {
+                        "type": "string",
+                        "description": "cursor: the next value of the previous page",
+                        "name": "after",
+                        "in": "query"
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.List-domain_PhoneCode"
+                        }
+                    },
+                    "400": {
+                        "description": "Bad Request",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    }
+                }
+            },
+            "post": {
+                "security": [
+                    {
+                        "OAuth2Password": []
+                    }
+                ],
+                "description": "code is exactly 3 digits and unique.",
+                "consumes": [
+                    "application/json"
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "phone codes"
+                ],
+                "summary": "Add a mobile operator code",
+                "parameters": [
+                    {
+                        "description": "the code",
+                        "name": "phone_code",
+                        "in": "body",
+                        "required": true,
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.PhoneCodeInput"
+                        }
+                    }
+                ],
+                "responses": {
+                    "201": {
+                        "description": "Created",
+                        "schema": {
+                            "$ref": "#/definitions/domain.PhoneCode"
+                        }
+                    },
+                    "400": {
+                        "description": "Bad Request",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
+                    "409": {
+                        "description": "code already exists",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    }
+                }
+            }
+        },
+        "/api/phone_codes/{id}": {
+            "get": {
+                "security": [
+                    {
+                        "OAuth2Password": []
+                    }
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "phone codes"
+                ],
+                "summary": "Get a mobile operator code",
+                "parameters": [
+                    {
+                        "type": "integer",
+                        "description": "phone code id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/domain.PhoneCode"
+                        }
+                    },
+                    "400": {
+                        "description": "Bad Request",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
+                    "404": {
+                        "description": "Not Found",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    }
+                }
+            },
+            "put": {
+                "security": [
+                    {
+                        "OAuth2Password": []
+                    }
+                ],
+                "description": "A code that customers carry cannot be renamed (409); mailout filters refer to it by id and follow the new code.",
+                "consumes": [
+                    "application/json"
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "phone codes"
+                ],
+                "summary": "Rename a mobile operator code",
+                "parameters": [
+                    {
+                        "type": "integer",
+                        "description": "phone code id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    },
+                    {
+                        "description": "the new code",
+                        "name": "phone_code",
+                        "in": "body",
+                        "required": true,
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.PhoneCodeInput"
+                        }
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/domain.PhoneCode"
+                        }
+                    },
+                    "400": {
+                        "description": "Bad Request",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
+                    "404": {
+                        "description": "Not Found",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
+                    "409": {
+                        "description": "code already exists or is in use by customers",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    }
+                }
+            },
+            "delete": {
+                "security": [
+                    {
+                        "OAuth2Password": []
+                    }
+                ],
+                "description": "A code still used by customers or mailout filters cannot be deleted (409).",
+                "tags": [
+                    "phone codes"
+                ],
+                "summary": "Delete a mobile operator code",
+                "parameters": [
+                    {
+                        "type": "integer",
+                        "description": "phone code id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "204": {
+                        "description": "No Content"
+                    },
+                    "400": {
+                        "description": "Bad Request",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
+                    "404": {
+                        "description": "Not Found",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
+                    "409": {
+                        "description": "still in use",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    }
+                }
+            }
+        },
         "/api/search": {
             "post": {
                 "security": [
@@ -599,6 +1775,466 @@ const docTemplate = `{
                     },
                     "401": {
                         "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    }
+                }
+            }
+        },
+        "/api/tags": {
+            "get": {
+                "security": [
+                    {
+                        "OAuth2Password": []
+                    }
+                ],
+                "description": "Tags are created by tagging customers or mailouts.",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "tags"
+                ],
+                "summary": "List tags",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "name starts with",
+                        "name": "q",
+                        "in": "query"
+                    },
+                    {
+                        "type": "integer",
+                        "default": 50,
+                        "description": "page size, 1–1000",
+                        "name": "limit",
+                        "in": "query"
+                    },
+                    {
+                        "type": "string",
+                        "description": "cursor: the next value of the previous page",
+                        "name": "after",
+                        "in": "query"
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.List-domain_Tag"
+                        }
+                    },
+                    "400": {
+                        "description": "Bad Request",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    }
+                }
+            }
+        },
+        "/api/tags/{id}": {
+            "put": {
+                "security": [
+                    {
+                        "OAuth2Password": []
+                    }
+                ],
+                "description": "Customers and mailouts are linked to the tag by id and carry the new name. Names are trimmed, unique, at most 64 bytes, without ; , / or control characters.",
+                "consumes": [
+                    "application/json"
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "tags"
+                ],
+                "summary": "Rename a tag",
+                "parameters": [
+                    {
+                        "type": "integer",
+                        "description": "tag id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    },
+                    {
+                        "description": "the new name",
+                        "name": "tag",
+                        "in": "body",
+                        "required": true,
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.TagInput"
+                        }
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/domain.Tag"
+                        }
+                    },
+                    "400": {
+                        "description": "Bad Request",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
+                    "404": {
+                        "description": "Not Found",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
+                    "409": {
+                        "description": "name already exists",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    }
+                }
+            },
+            "delete": {
+                "security": [
+                    {
+                        "OAuth2Password": []
+                    }
+                ],
+                "description": "A tag still linked to customers or mailouts cannot be deleted (409): unlink it first.",
+                "tags": [
+                    "tags"
+                ],
+                "summary": "Delete a tag",
+                "parameters": [
+                    {
+                        "type": "integer",
+                        "description": "tag id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "204": {
+                        "description": "No Content"
+                    },
+                    "400": {
+                        "description": "Bad Request",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
+                    "404": {
+                        "description": "Not Found",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
+                    "409": {
+                        "description": "still in use",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    }
+                }
+            }
+        },
+        "/api/timezones": {
+            "get": {
+                "security": [
+                    {
+                        "OAuth2Password": []
+                    }
+                ],
+                "description": "Zones are registered automatically when customers use them, or added here.",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "time zones"
+                ],
+                "summary": "List time zones",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "name starts with",
+                        "name": "q",
+                        "in": "query"
+                    },
+                    {
+                        "type": "integer",
+                        "default": 50,
+                        "description": "page size, 1–1000",
+                        "name": "limit",
+                        "in": "query"
+                    },
+                    {
+                        "type": "string",
+                        "description": "cursor: the next value of the previous page",
+                        "name": "after",
+                        "in": "query"
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.List-domain_Timezone"
+                        }
+                    },
+                    "400": {
+                        "description": "Bad Request",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    }
+                }
+            },
+            "post": {
+                "security": [
+                    {
+                        "OAuth2Password": []
+                    }
+                ],
+                "description": "name is an IANA time zone such as Europe/Moscow, unique.",
+                "consumes": [
+                    "application/json"
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "time zones"
+                ],
+                "summary": "Add a time zone",
+                "parameters": [
+                    {
+                        "description": "the zone",
+                        "name": "timezone",
+                        "in": "body",
+                        "required": true,
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.TimezoneInput"
+                        }
+                    }
+                ],
+                "responses": {
+                    "201": {
+                        "description": "Created",
+                        "schema": {
+                            "$ref": "#/definitions/domain.Timezone"
+                        }
+                    },
+                    "400": {
+                        "description": "Bad Request",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
+                    "409": {
+                        "description": "zone already exists",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    }
+                }
+            }
+        },
+        "/api/timezones/{id}": {
+            "get": {
+                "security": [
+                    {
+                        "OAuth2Password": []
+                    }
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "time zones"
+                ],
+                "summary": "Get a time zone",
+                "parameters": [
+                    {
+                        "type": "integer",
+                        "description": "time zone id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/domain.Timezone"
+                        }
+                    },
+                    "400": {
+                        "description": "Bad Request",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
+                    "404": {
+                        "description": "Not Found",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    }
+                }
+            },
+            "put": {
+                "security": [
+                    {
+                        "OAuth2Password": []
+                    }
+                ],
+                "description": "A zone that customers live in cannot be renamed (409).",
+                "consumes": [
+                    "application/json"
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "time zones"
+                ],
+                "summary": "Rename a time zone",
+                "parameters": [
+                    {
+                        "type": "integer",
+                        "description": "time zone id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    },
+                    {
+                        "description": "the new name",
+                        "name": "timezone",
+                        "in": "body",
+                        "required": true,
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.TimezoneInput"
+                        }
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/domain.Timezone"
+                        }
+                    },
+                    "400": {
+                        "description": "Bad Request",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
+                    "404": {
+                        "description": "Not Found",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
+                    "409": {
+                        "description": "zone already exists or is in use by customers",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    }
+                }
+            },
+            "delete": {
+                "security": [
+                    {
+                        "OAuth2Password": []
+                    }
+                ],
+                "description": "A zone customers still live in cannot be deleted (409).",
+                "tags": [
+                    "time zones"
+                ],
+                "summary": "Delete a time zone",
+                "parameters": [
+                    {
+                        "type": "integer",
+                        "description": "time zone id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "204": {
+                        "description": "No Content"
+                    },
+                    "400": {
+                        "description": "Bad Request",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
+                    "404": {
+                        "description": "Not Found",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
+                    "409": {
+                        "description": "still in use",
                         "schema": {
                             "$ref": "#/definitions/internal_httpapi.ErrorBody"
                         }
@@ -795,6 +2431,215 @@ const docTemplate = `{
                 }
             }
         },
+        "domain.Filter": {
+            "type": "object",
+            "properties": {
+                "phone_codes": {
+                    "type": "array",
+                    "items": {
+                        "type": "string"
+                    },
+                    "example": [
+                        "916"
+                    ]
+                },
+                "tags": {
+                    "type": "array",
+                    "items": {
+                        "type": "string"
+                    },
+                    "example": [
+                        "vip"
+                    ]
+                }
+            }
+        },
+        "domain.Mailout": {
+            "type": "object",
+            "properties": {
+                "audience": {
+                    "type": "integer",
+                    "example": 1250
+                },
+                "created_at": {
+                    "type": "string"
+                },
+                "end_at": {
+                    "type": "string"
+                },
+                "filter": {
+                    "$ref": "#/definitions/domain.Filter"
+                },
+                "id": {
+                    "type": "integer",
+                    "example": 7
+                },
+                "send_window": {
+                    "type": "object",
+                    "additionalProperties": {
+                        "type": "string"
+                    },
+                    "example": {
+                        "end": "21:00",
+                        "start": "09:00"
+                    }
+                },
+                "start_at": {
+                    "type": "string"
+                },
+                "status": {
+                    "enum": [
+                        "scheduled",
+                        "running",
+                        "finished",
+                        "cancelled"
+                    ],
+                    "allOf": [
+                        {
+                            "$ref": "#/definitions/domain.MailoutStatus"
+                        }
+                    ],
+                    "example": "scheduled"
+                },
+                "text": {
+                    "type": "string",
+                    "example": "Black Friday: 30% off until Sunday"
+                },
+                "updated_at": {
+                    "type": "string"
+                },
+                "version": {
+                    "type": "integer",
+                    "example": 1
+                }
+            }
+        },
+        "domain.MailoutStatus": {
+            "type": "string",
+            "enum": [
+                "scheduled",
+                "running",
+                "finished",
+                "cancelled"
+            ],
+            "x-enum-varnames": [
+                "MailoutScheduled",
+                "MailoutRunning",
+                "MailoutFinished",
+                "MailoutCancelled"
+            ]
+        },
+        "domain.Message": {
+            "type": "object",
+            "properties": {
+                "attempts": {
+                    "type": "integer",
+                    "example": 1
+                },
+                "created_at": {
+                    "type": "string"
+                },
+                "customer_id": {
+                    "type": "integer",
+                    "example": 42
+                },
+                "id": {
+                    "type": "integer",
+                    "example": 1001
+                },
+                "last_error": {
+                    "type": "string",
+                    "example": ""
+                },
+                "mailout_id": {
+                    "type": "integer",
+                    "example": 7
+                },
+                "next_attempt_at": {
+                    "type": "string"
+                },
+                "sent_at": {
+                    "type": "string"
+                },
+                "status": {
+                    "enum": [
+                        "pending",
+                        "sending",
+                        "sent",
+                        "failed",
+                        "expired",
+                        "cancelled"
+                    ],
+                    "allOf": [
+                        {
+                            "$ref": "#/definitions/domain.MessageStatus"
+                        }
+                    ],
+                    "example": "sent"
+                },
+                "updated_at": {
+                    "type": "string"
+                }
+            }
+        },
+        "domain.MessageStatus": {
+            "type": "string",
+            "enum": [
+                "pending",
+                "sending",
+                "sent",
+                "failed",
+                "expired",
+                "cancelled"
+            ],
+            "x-enum-varnames": [
+                "MessagePending",
+                "MessageSending",
+                "MessageSent",
+                "MessageFailed",
+                "MessageExpired",
+                "MessageCancelled"
+            ]
+        },
+        "domain.PhoneCode": {
+            "type": "object",
+            "properties": {
+                "code": {
+                    "type": "string",
+                    "example": "916"
+                },
+                "id": {
+                    "type": "integer",
+                    "example": 5
+                }
+            }
+        },
+        "domain.Tag": {
+            "type": "object",
+            "properties": {
+                "id": {
+                    "type": "integer",
+                    "example": 3
+                },
+                "name": {
+                    "type": "string",
+                    "example": "vip"
+                }
+            }
+        },
+        "domain.Timezone": {
+            "type": "object",
+            "properties": {
+                "id": {
+                    "type": "integer",
+                    "example": 2
+                },
+                "name": {
+                    "type": "string",
+                    "example": "Europe/Moscow"
+                }
+            }
+        },
         "internal_httpapi.ErrorBody": {
             "type": "object",
             "properties": {
@@ -834,6 +2679,54 @@ const docTemplate = `{
                 }
             }
         },
+        "internal_httpapi.ImportError": {
+            "type": "object",
+            "properties": {
+                "error": {
+                    "type": "string",
+                    "example": "phone must match 7XXXXXXXXXX (11 digits starting with 7)"
+                },
+                "line": {
+                    "type": "integer",
+                    "example": 3
+                },
+                "phone": {
+                    "type": "string",
+                    "example": "7916123"
+                }
+            }
+        },
+        "internal_httpapi.ImportResult": {
+            "type": "object",
+            "properties": {
+                "errors": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/internal_httpapi.ImportError"
+                    }
+                },
+                "errors_truncated": {
+                    "type": "boolean",
+                    "example": false
+                },
+                "inserted": {
+                    "type": "integer",
+                    "example": 9997
+                },
+                "rejected": {
+                    "type": "integer",
+                    "example": 2
+                },
+                "skipped": {
+                    "type": "integer",
+                    "example": 1
+                },
+                "updated": {
+                    "type": "integer",
+                    "example": 0
+                }
+            }
+        },
         "internal_httpapi.Index": {
             "type": "object",
             "properties": {
@@ -867,6 +2760,140 @@ const docTemplate = `{
                 }
             }
         },
+        "internal_httpapi.List-domain_Mailout": {
+            "type": "object",
+            "properties": {
+                "items": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/domain.Mailout"
+                    }
+                },
+                "next": {
+                    "type": "string"
+                }
+            }
+        },
+        "internal_httpapi.List-domain_Message": {
+            "type": "object",
+            "properties": {
+                "items": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/domain.Message"
+                    }
+                },
+                "next": {
+                    "type": "string"
+                }
+            }
+        },
+        "internal_httpapi.List-domain_PhoneCode": {
+            "type": "object",
+            "properties": {
+                "items": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/domain.PhoneCode"
+                    }
+                },
+                "next": {
+                    "type": "string"
+                }
+            }
+        },
+        "internal_httpapi.List-domain_Tag": {
+            "type": "object",
+            "properties": {
+                "items": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/domain.Tag"
+                    }
+                },
+                "next": {
+                    "type": "string"
+                }
+            }
+        },
+        "internal_httpapi.List-domain_Timezone": {
+            "type": "object",
+            "properties": {
+                "items": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/domain.Timezone"
+                    }
+                },
+                "next": {
+                    "type": "string"
+                }
+            }
+        },
+        "internal_httpapi.MailoutFilterRequest": {
+            "type": "object",
+            "properties": {
+                "phone_codes": {
+                    "type": "array",
+                    "items": {
+                        "type": "string"
+                    },
+                    "example": [
+                        "916"
+                    ]
+                },
+                "tags": {
+                    "type": "array",
+                    "items": {
+                        "type": "string"
+                    },
+                    "example": [
+                        "vip"
+                    ]
+                }
+            }
+        },
+        "internal_httpapi.MailoutPhoneCodeRequest": {
+            "type": "object",
+            "properties": {
+                "phone_code": {
+                    "type": "string",
+                    "example": "916"
+                }
+            }
+        },
+        "internal_httpapi.MailoutRequest": {
+            "type": "object",
+            "properties": {
+                "end_at": {
+                    "type": "string",
+                    "format": "date-time",
+                    "example": "2026-11-29T21:00:00+03:00"
+                },
+                "filter": {
+                    "$ref": "#/definitions/internal_httpapi.MailoutFilterRequest"
+                },
+                "send_window": {
+                    "type": "object",
+                    "additionalProperties": {
+                        "type": "string"
+                    },
+                    "example": {
+                        "end": "21:00",
+                        "start": "09:00"
+                    }
+                },
+                "start_at": {
+                    "type": "string",
+                    "format": "date-time",
+                    "example": "2026-11-27T09:00:00+03:00"
+                },
+                "text": {
+                    "type": "string",
+                    "example": "Black Friday: 30% off until Sunday"
+                }
+            }
+        },
         "internal_httpapi.OAuthError": {
             "type": "object",
             "properties": {
@@ -880,12 +2907,39 @@ const docTemplate = `{
                 }
             }
         },
+        "internal_httpapi.PhoneCodeInput": {
+            "type": "object",
+            "properties": {
+                "code": {
+                    "type": "string",
+                    "example": "916"
+                }
+            }
+        },
+        "internal_httpapi.TagInput": {
+            "type": "object",
+            "properties": {
+                "name": {
+                    "type": "string",
+                    "example": "vip"
+                }
+            }
+        },
         "internal_httpapi.TagRequest": {
             "type": "object",
             "properties": {
                 "tag": {
                     "type": "string",
                     "example": "vip"
+                }
+            }
+        },
+        "internal_httpapi.TimezoneInput": {
+            "type": "object",
+            "properties": {
+                "name": {
+                    "type": "string",
+                    "example": "Europe/Moscow"
                 }
             }
         },

@@ -4,6 +4,9 @@ import (
 	"regexp"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
+
 	// Zones must resolve in minimal containers that have no zoneinfo files.
 	_ "time/tzdata"
 )
@@ -73,7 +76,11 @@ func NormalizeTag(t string) (string, string) {
 		return "", "must not be empty"
 	case len(t) > MaxTagLen:
 		return "", "must be at most 64 bytes"
-	case strings.ContainsAny(t, ";,\n\r\t/"):
+	case !utf8.ValidString(t):
+		// Query parameters are not checked for UTF-8 on the way in.
+		return "", "must be valid UTF-8"
+	case strings.ContainsAny(t, ";,/") || strings.IndexFunc(t, unicode.IsControl) >= 0:
+		// Control characters include NUL, which PostgreSQL text cannot hold.
 		return "", "must not contain ; , / or control characters"
 	}
 	return t, ""

@@ -1,6 +1,7 @@
 package domain
 
 import (
+	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -64,15 +65,38 @@ type MailoutInput struct {
 }
 
 // Apply merges in onto m (the zero Mailout on create), enforcing the edit
-// rules of m's status and validating the result at time now.
+// rules of m's status and validating the result at time now. A scheduled
+// mailout is fully editable; a running one already chose its audience and
+// text, so only end_at may change (a full PUT repeating the other values
+// unchanged is fine); finished and cancelled ones are history.
 func (in MailoutInput) Apply(m Mailout, now time.Time) (Mailout, error) {
+	cur := m
 	creating := m.ID == 0
-	if !creating {
-		if err := in.checkEditable(m); err != nil {
-			return m, err
-		}
+	if !creating && m.Status != MailoutScheduled && m.Status != MailoutRunning {
+		return cur, Errorf(CodeConflict, "mailout %d is %s and can no longer be changed", m.ID, m.Status)
 	}
 	errs := FieldErrors{}
+	m = in.merge(m, creating, errs)
+	if in.StartAt != nil || in.EndAt != nil {
+		if !m.EndAt.After(m.StartAt) {
+			errs.Add("end_at", "must be after start_at")
+		} else if !m.EndAt.After(now) {
+			errs.Add("end_at", "must be in the future")
+		}
+	}
+	if creating {
+		m.Status = MailoutScheduled
+	}
+	// Values are compared after normalisation, so " vip" repeating "vip"
+	// is not a change.
+	if !creating && m.Status == MailoutRunning && !cur.sameExceptEndAt(m) {
+		return cur, Errorf(CodeConflict, "mailout %d is running: only end_at may change", m.ID)
+	}
+	return m, errs.Err()
+}
+
+// merge copies the given fields onto m, normalising and checking each.
+func (in MailoutInput) merge(m Mailout, creating bool, errs FieldErrors) Mailout {
 	if in.Text != nil {
 		m.Text = *in.Text
 	}
@@ -80,6 +104,8 @@ func (in MailoutInput) Apply(m Mailout, now time.Time) (Mailout, error) {
 		errs.Add("text", "is required")
 	} else if m.Text == "" {
 		errs.Add("text", "must not be empty")
+	} else if strings.ContainsRune(m.Text, 0) {
+		errs.Add("text", "must not contain NUL characters")
 	} else if n := utf8.RuneCountInString(m.Text); n > MaxTextLen {
 		errs.Add("text", "must be at most 1600 characters")
 	}
@@ -92,13 +118,6 @@ func (in MailoutInput) Apply(m Mailout, now time.Time) (Mailout, error) {
 		m.EndAt = in.EndAt.UTC().Truncate(time.Microsecond)
 	} else if creating {
 		errs.Add("end_at", "is required")
-	}
-	if in.StartAt != nil || in.EndAt != nil {
-		if !m.EndAt.After(m.StartAt) {
-			errs.Add("end_at", "must be after start_at")
-		} else if !m.EndAt.After(now) {
-			errs.Add("end_at", "must be in the future")
-		}
 	}
 	if in.SendWindowSet {
 		m.SendWindow = in.SendWindow
@@ -115,34 +134,21 @@ func (in MailoutInput) Apply(m Mailout, now time.Time) (Mailout, error) {
 	if m.Filter.PhoneCodes == nil {
 		m.Filter.PhoneCodes = []string{}
 	}
-	if creating {
-		m.Status = MailoutScheduled
-	}
-	return m, errs.Err()
+	return m
 }
 
-// checkEditable applies the edit rules: a scheduled mailout is fully
-// editable, a running one only lets end_at change, finished and cancelled
-// ones are history.
-func (in MailoutInput) checkEditable(m Mailout) error {
-	switch m.Status {
-	case MailoutScheduled:
-		return nil
-	case MailoutRunning:
-		// A running mailout already chose its audience and text; a full PUT
-		// that repeats them unchanged is fine.
-		changed := (in.Text != nil && *in.Text != m.Text) ||
-			(in.StartAt != nil && !in.StartAt.Equal(m.StartAt)) ||
-			(in.SendWindowSet && !sameWindow(in.SendWindow, m.SendWindow)) ||
-			(in.Tags != nil && !sameSet(*in.Tags, m.Filter.Tags)) ||
-			(in.PhoneCodes != nil && !sameSet(*in.PhoneCodes, m.Filter.PhoneCodes))
-		if changed {
-			return Errorf(CodeConflict, "mailout %d is running: only end_at may change", m.ID)
-		}
-		return nil
-	default:
-		return Errorf(CodeConflict, "mailout %d is %s and can no longer be changed", m.ID, m.Status)
-	}
+// SameContent reports whether o carries the same client-set values as m:
+// text, times, send window and filter (compared as sets). An edit that
+// leaves them all unchanged is not a change.
+func (m Mailout) SameContent(o Mailout) bool {
+	return m.Text == o.Text && m.StartAt.Equal(o.StartAt) && m.EndAt.Equal(o.EndAt) &&
+		sameWindow(m.SendWindow, o.SendWindow) &&
+		sameSet(m.Filter.Tags, o.Filter.Tags) && sameSet(m.Filter.PhoneCodes, o.Filter.PhoneCodes)
+}
+
+func (m Mailout) sameExceptEndAt(o Mailout) bool {
+	o.EndAt = m.EndAt
+	return m.SameContent(o)
 }
 
 // CheckFilterEditable reports whether the filter of m may change.
@@ -191,4 +197,18 @@ func sameSet(a, b []string) bool {
 		inA[v] = true
 	}
 	return len(inA) == len(seen)
+}
+
+// CheckCancellable reports whether m may be cancelled: only a mailout that
+// has not ended yet.
+func CheckCancellable(m Mailout) error {
+	if m.Status != MailoutScheduled && m.Status != MailoutRunning {
+		return Errorf(CodeConflict, "mailout %d is %s and cannot be cancelled", m.ID, m.Status)
+	}
+	return nil
+}
+
+// MailoutFilter selects mailouts in lists; no statuses means all.
+type MailoutFilter struct {
+	Statuses []MailoutStatus
 }

@@ -1,6 +1,7 @@
 package domain
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -49,7 +50,11 @@ func (w SendWindow) MarshalJSON() ([]byte, error) {
 // UnmarshalJSON reads and validates {"start":"HH:MM","end":"HH:MM"}.
 func (w *SendWindow) UnmarshalJSON(b []byte) error {
 	var raw sendWindowJSON
-	if err := json.Unmarshal(b, &raw); err != nil {
+	// An outer decoder's DisallowUnknownFields does not reach into custom
+	// unmarshalers, so the window rejects unknown fields itself.
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&raw); err != nil {
 		return fmt.Errorf(`send_window must be {"start": "HH:MM", "end": "HH:MM"}`)
 	}
 	parsed, err := ParseSendWindow(raw.Start, raw.End)
@@ -78,9 +83,16 @@ func ParseSendWindow(start, end string) (SendWindow, error) {
 
 // NextSendTime returns the earliest instant at or after now when a message
 // may be sent to a customer in loc, and false when that instant is not before
-// endAt. A nil window is always open. Openings are computed on local
-// calendar days, so DST shifts move them with the wall clock; a start that
-// falls in a DST gap opens when the clock jumps past it.
+// endAt. A nil window is always open.
+//
+// An instant is inside the window when the customer's wall clock shows a
+// time of day in [Start, End) (wrapping past midnight when End ≤ Start), so
+// DST shifts move openings with the wall clock. A start that falls in a DST
+// gap opens when the clock jumps past it (02:30 on a 02:00→03:00 day opens
+// at 03:00), and when the clock falls back into the window the window is
+// open again. Constructing openings with time.Date instead would pick an
+// arbitrary side of a gap: in zones west of UTC that lands before the gap,
+// outside the window.
 func NextSendTime(now, endAt time.Time, w *SendWindow, loc *time.Location) (time.Time, bool) {
 	if !now.Before(endAt) {
 		return time.Time{}, false
@@ -88,28 +100,44 @@ func NextSendTime(now, endAt time.Time, w *SendWindow, loc *time.Location) (time
 	if w == nil {
 		return now, true
 	}
-	local := now.In(loc)
-	y, m, d := local.Date()
-	// A window that opened yesterday may still be open today if it crosses
-	// midnight, so start one day back; three days always find an opening.
-	for day := -1; day <= 2; day++ {
-		open := time.Date(y, m, d+day, int(w.Start)/60, int(w.Start)%60, 0, 0, loc)
-		closeDay := d + day
-		if w.End <= w.Start {
-			closeDay++
+	at := now
+	// Between zone transitions the wall clock advances with real time, so
+	// each step either lands on the next opening or stops at a transition.
+	// Transitions are months apart, so a few steps always suffice.
+	for step := 0; step < 8 && at.Before(endAt); step++ {
+		local := at.In(loc)
+		clock := sinceMidnight(local)
+		if w.contains(clock) {
+			return at, true
 		}
-		closeAt := time.Date(y, m, closeDay, int(w.End)/60, int(w.End)%60, 0, 0, loc)
-		if !closeAt.After(now) || !closeAt.After(open) {
-			continue
+		next := at.Add(mod24h(w.Start.duration() - clock))
+		if _, zoneEnd := local.ZoneBounds(); !zoneEnd.IsZero() && !next.Before(zoneEnd) {
+			next = zoneEnd.In(now.Location())
 		}
-		at := open
-		if now.After(open) {
-			at = now
-		}
-		if !at.Before(endAt) {
-			return time.Time{}, false
-		}
-		return at, true
+		at = next
 	}
 	return time.Time{}, false
+}
+
+// contains reports whether a wall-clock time of day lies in the window.
+func (w SendWindow) contains(clock time.Duration) bool {
+	start, end := w.Start.duration(), w.End.duration()
+	if start < end {
+		return clock >= start && clock < end
+	}
+	return clock >= start || clock < end
+}
+
+func (c Clock) duration() time.Duration { return time.Duration(c) * time.Minute }
+
+// sinceMidnight is the wall-clock time of day of t in its location.
+func sinceMidnight(t time.Time) time.Duration {
+	h, m, s := t.Clock()
+	return time.Duration(h)*time.Hour + time.Duration(m)*time.Minute +
+		time.Duration(s)*time.Second + time.Duration(t.Nanosecond())
+}
+
+func mod24h(d time.Duration) time.Duration {
+	const day = 24 * time.Hour
+	return ((d % day) + day) % day
 }

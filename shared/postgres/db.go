@@ -126,7 +126,7 @@ func translate(err error, what string) error {
 			return &domain.Error{Code: domain.CodeConflict, Message: what + " already exists", Err: err}
 		case "23503": // foreign_key_violation
 			return &domain.Error{Code: domain.CodeConflict, Message: what + " is still in use or refers to something missing", Err: err}
-		case "23514", "22001", "22P02": // check, string too long, bad text representation
+		case "23514", "22001", "22P02", "22021", "22P05": // check, too long, bad text, bad encoding, untranslatable character
 			return &domain.Error{Code: domain.CodeInvalid, Message: what + " breaks a data rule", Err: err}
 		}
 	}

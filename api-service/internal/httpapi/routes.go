@@ -81,7 +81,9 @@ func (s *Server) docs() gin.HandlerFunc {
 		ginSwagger.DefaultModelsExpandDepth(1))
 	return func(c *gin.Context) {
 		if c.Param("any") == "/" {
+			// gin-swagger picks the file from RequestURI, not URL.Path.
 			c.Request.URL.Path = "/docs/index.html"
+			c.Request.RequestURI = "/docs/index.html"
 			c.Params = gin.Params{{Key: "any", Value: "/index.html"}}
 		}
 		h(c)

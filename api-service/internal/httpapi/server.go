@@ -21,6 +21,8 @@ type Config struct {
 	LoginLimiter    *auth.Limiter
 	DefaultTimezone string
 	Version         string
+	// ImportMaxBytes bounds a bulk import body; zero means 512 MiB.
+	ImportMaxBytes int64
 	// Now is the clock; tests may pin it.
 	Now func() time.Time
 }
@@ -35,6 +37,8 @@ type Server struct {
 	version   string
 	now       func() time.Time
 	engine    *gin.Engine
+
+	importMaxBytes int64
 }
 
 // New builds the server and its routes.
@@ -45,6 +49,10 @@ func New(cfg Config) *Server {
 	}
 	if s.now == nil {
 		s.now = time.Now
+	}
+	s.importMaxBytes = cfg.ImportMaxBytes
+	if s.importMaxBytes <= 0 {
+		s.importMaxBytes = defaultImportMaxBytes
 	}
 	if s.limiter == nil {
 		s.limiter = auth.NewLimiter(time.Second, 10)

@@ -1,0 +1,212 @@
+// Command apibench loads a running API: it imports a generated customer
+// directory through POST /api/customers/import and then measures the
+// latency of a set of requests, printing a Markdown table (and JSON with
+// -out).
+//
+//	go run ./api-service/cmd/apibench -url http://127.0.0.1:8080 \
+//	    -user admin -password admin-password -customers 1000000
+//
+// It uses only the standard library so it runs anywhere Go does.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "apibench:", err)
+		os.Exit(1)
+	}
+}
+
+// options are the command-line flags.
+type options struct {
+	url         string
+	user        string
+	password    string
+	customers   int
+	requests    int
+	concurrency int
+	warmup      int
+	only        string
+	out         string
+	skipImport  bool
+	onConflict  string
+}
+
+func parseFlags(args []string) (options, error) {
+	var o options
+	fs := flag.NewFlagSet("apibench", flag.ContinueOnError)
+	fs.StringVar(&o.url, "url", "http://127.0.0.1:8080", "base URL of the API")
+	fs.StringVar(&o.user, "user", "admin", "user name for POST /auth/token")
+	fs.StringVar(&o.password, "password", "", "password for POST /auth/token")
+	fs.IntVar(&o.customers, "customers", 100000, "customers to generate and import")
+	fs.IntVar(&o.requests, "requests", 2000, "measured requests per scenario (0: import only)")
+	fs.IntVar(&o.concurrency, "concurrency", 8, "concurrent clients")
+	fs.IntVar(&o.warmup, "warmup", 50, "unmeasured requests before each scenario")
+	fs.StringVar(&o.only, "only", "", "comma-separated scenario names to run (default: all)")
+	fs.StringVar(&o.out, "out", "", "also write the results as JSON to this file")
+	fs.BoolVar(&o.skipImport, "skip-import", false, "measure requests on the data already stored")
+	fs.StringVar(&o.onConflict, "on-conflict", "skip", "on_conflict for the import: skip or update")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	switch {
+	case o.customers < 1:
+		return o, fmt.Errorf("-customers must be at least 1")
+	case o.requests < 0 || o.concurrency < 1 || o.warmup < 0:
+		return o, fmt.Errorf("-concurrency must be positive, -requests and -warmup not negative")
+	case o.password == "":
+		return o, fmt.Errorf("-password is required")
+	}
+	o.url = strings.TrimRight(o.url, "/")
+	return o, nil
+}
+
+// report is everything measured, as written by -out.
+type report struct {
+	URL         string          `json:"url"`
+	Customers   int             `json:"customers"`
+	Concurrency int             `json:"concurrency"`
+	StartedAt   time.Time       `json:"started_at"`
+	Import      *importReport   `json:"import,omitempty"`
+	Tags        []tagFrequency  `json:"tag_frequencies"`
+	Requests    []latencyReport `json:"requests"`
+}
+
+func run(ctx context.Context, args []string, stdout io.Writer) error {
+	o, err := parseFlags(args)
+	if err != nil {
+		return err
+	}
+	c := newClient(o.url, o.concurrency)
+	if err := c.login(ctx, o.user, o.password); err != nil {
+		return err
+	}
+	pop := newPopulation(o.customers)
+	rep := report{URL: o.url, Customers: o.customers, Concurrency: o.concurrency, StartedAt: time.Now().UTC()}
+	if !o.skipImport {
+		imp, err := importPopulation(ctx, c, pop, o.onConflict)
+		if err != nil {
+			return err
+		}
+		rep.Import = &imp
+		printImport(stdout, imp)
+	}
+	rep.Tags = pop.tagFrequencies()
+	printTags(stdout, rep.Tags)
+
+	if o.requests == 0 {
+		return writeResults(o.out, rep)
+	}
+	scenarios, err := selectScenarios(ctx, c, pop, o.only)
+	if err != nil {
+		return err
+	}
+	for _, sc := range scenarios {
+		res, err := measure(ctx, c, sc, o.requests, o.concurrency, o.warmup)
+		if err != nil {
+			return err
+		}
+		rep.Requests = append(rep.Requests, res)
+	}
+	printLatencies(stdout, rep.Requests, o.concurrency)
+	return writeResults(o.out, rep)
+}
+
+// writeResults writes the report as JSON to path, if one is given.
+func writeResults(path string, rep report) error {
+	if path == "" {
+		return nil
+	}
+	b, err := json.MarshalIndent(rep, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode results: %w", err)
+	}
+	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
+		return fmt.Errorf("write results: %w", err)
+	}
+	return nil
+}
+
+// client is an HTTP client sized for the load, holding the bearer token.
+type client struct {
+	base  string
+	http  *http.Client
+	token string
+}
+
+func newClient(base string, concurrency int) *client {
+	tr := &http.Transport{
+		Proxy:               nil,
+		MaxIdleConns:        concurrency * 2,
+		MaxIdleConnsPerHost: concurrency * 2,
+		IdleConnTimeout:     90 * time.Second,
+		DisableCompression:  true,
+	}
+	return &client{base: base, http: &http.Client{Transport: tr}}
+}
+
+func (c *client) login(ctx context.Context, user, password string) error {
+	form := url.Values{"grant_type": {"password"}, "username": {user}, "password": {password}}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+"/auth/token", strings.NewReader(form.Encode()))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	if err := c.doJSON(req, http.StatusOK, &tok); err != nil {
+		return fmt.Errorf("log in: %w", err)
+	}
+	c.token = tok.AccessToken
+	return nil
+}
+
+// newRequest builds an authenticated request to path.
+func (c *client) newRequest(ctx context.Context, method, path string, body io.Reader, contentType string) (*http.Request, error) {
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	return req, nil
+}
+
+// doJSON sends req and decodes a want-status answer into out.
+func (c *client) doJSON(req *http.Request, want int, out any) error {
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+	if err != nil {
+		return fmt.Errorf("%s %s: read answer: %w", req.Method, req.URL.Path, err)
+	}
+	if resp.StatusCode != want {
+		return fmt.Errorf("%s %s: status %d: %s", req.Method, req.URL.Path, resp.StatusCode, strings.TrimSpace(string(body)))
+	}
+	if err := json.Unmarshal(body, out); err != nil {
+		return fmt.Errorf("%s %s: decode answer: %w", req.Method, req.URL.Path, err)
+	}
+	return nil
+}

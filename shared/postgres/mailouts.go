@@ -1,0 +1,552 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+
+	"mailing/shared/domain"
+)
+
+type mailoutRow struct {
+	ID          int64
+	Text        string
+	StartAt     time.Time
+	EndAt       time.Time
+	WindowStart *int16
+	WindowEnd   *int16
+	Status      string
+	Version     int64
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+func (r mailoutRow) domain() domain.Mailout {
+	m := domain.Mailout{
+		ID: r.ID, Text: r.Text, StartAt: r.StartAt.UTC(), EndAt: r.EndAt.UTC(),
+		Status: domain.MailoutStatus(r.Status), Version: r.Version,
+		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
+		Filter: domain.Filter{Tags: []string{}, PhoneCodes: []string{}},
+	}
+	if r.WindowStart != nil && r.WindowEnd != nil {
+		m.SendWindow = &domain.SendWindow{Start: domain.Clock(*r.WindowStart), End: domain.Clock(*r.WindowEnd)}
+	}
+	return m
+}
+
+const mailoutSelect = `SELECT m.id, m.text, m.start_at, m.end_at, m.window_start, m.window_end,
+	m.status, m.version, m.created_at, m.updated_at FROM mailouts m`
+
+// CreateMailout stores m (already validated) as scheduled, registering its
+// tags and phone codes, and queues its start event in the same transaction.
+func (db *DB) CreateMailout(ctx context.Context, m domain.Mailout) (domain.Mailout, error) {
+	var created struct {
+		ID      int64
+		Version int64
+	}
+	err := db.tx(ctx, func(tx *gorm.DB) error {
+		ws, we := windowColumns(m.SendWindow)
+		err := tx.Raw(`INSERT INTO mailouts (text, start_at, end_at, window_start, window_end)
+			VALUES (?, ?, ?, ?, ?) RETURNING id, version`, m.Text, m.StartAt, m.EndAt, ws, we).Scan(&created).Error
+		if err != nil {
+			return translate(err, "mailout")
+		}
+		if err := linkFilter(tx, created.ID, m.Filter); err != nil {
+			return err
+		}
+		return enqueue(tx, domain.TopicMailoutStart, domain.MailoutStartEvent{MailoutID: created.ID, Version: created.Version, StartAt: m.StartAt})
+	})
+	if err != nil {
+		return domain.Mailout{}, err
+	}
+	return db.Mailout(ctx, created.ID)
+}
+
+// Mailout returns one mailout with its filter and current audience.
+func (db *DB) Mailout(ctx context.Context, id int64) (domain.Mailout, error) {
+	list, err := db.readMailouts(db.q(ctx), `WHERE m.id = ?`, []any{id})
+	if err != nil {
+		return domain.Mailout{}, err
+	}
+	if len(list) == 0 {
+		return domain.Mailout{}, domain.NotFound("mailout", id)
+	}
+	return list[0], nil
+}
+
+// Mailouts lists mailouts matching f in id order, one keyset page.
+func (db *DB) Mailouts(ctx context.Context, f domain.MailoutFilter, p domain.Page) ([]domain.Mailout, error) {
+	where := "WHERE m.id > ?"
+	args := []any{p.After}
+	if len(f.Statuses) > 0 {
+		statuses := make([]string, len(f.Statuses))
+		for i, s := range f.Statuses {
+			statuses[i] = string(s)
+		}
+		where += " AND m.status IN ?"
+		args = append(args, statuses)
+	}
+	return db.readMailouts(db.q(ctx), where+fmt.Sprintf(" ORDER BY m.id LIMIT %d", pageLimit(p.Limit)), args)
+}
+
+// readMailouts runs three queries whatever the number of rows: the
+// mailouts, their filters, and their audiences.
+func (db *DB) readMailouts(q *gorm.DB, tail string, args []any) ([]domain.Mailout, error) {
+	var rows []mailoutRow
+	if err := q.Raw(mailoutSelect+" "+tail, args...).Scan(&rows).Error; err != nil {
+		return nil, translate(err, "mailouts")
+	}
+	if len(rows) == 0 {
+		return []domain.Mailout{}, nil
+	}
+	ids := make([]int64, len(rows))
+	for i, r := range rows {
+		ids[i] = r.ID
+	}
+	filters, err := loadFilters(q, ids)
+	if err != nil {
+		return nil, err
+	}
+	audiences, err := countAudiences(q, filters)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]domain.Mailout, len(rows))
+	for i, r := range rows {
+		m := r.domain()
+		f := filters[r.ID]
+		m.Filter = domain.Filter{Tags: f.tags, PhoneCodes: f.codes}
+		m.Audience = audiences[r.ID]
+		out[i] = m
+	}
+	return out, nil
+}
+
+// UpdateMailout changes a mailout under a row lock: change gets the current
+// state and returns the next one (or an error that aborts). A change that
+// alters nothing writes nothing; any other bumps the version and queues the
+// event consumers need in the same transaction.
+func (db *DB) UpdateMailout(ctx context.Context, id int64, change func(cur domain.Mailout) (domain.Mailout, error)) (domain.Mailout, error) {
+	return db.changeMailout(ctx, id, func(_ *gorm.DB, cur domain.Mailout) (domain.Mailout, error) {
+		return change(cur)
+	})
+}
+
+// AddMailoutTag links tag (created if new) to a scheduled mailout's filter.
+func (db *DB) AddMailoutTag(ctx context.Context, id int64, tag string) (domain.Mailout, error) {
+	return db.changeMailout(ctx, id, func(_ *gorm.DB, cur domain.Mailout) (domain.Mailout, error) {
+		if err := domain.CheckFilterEditable(cur); err != nil {
+			return cur, err
+		}
+		next := cur
+		next.Filter.Tags = withValue(cur.Filter.Tags, tag)
+		return next, nil
+	})
+}
+
+// RemoveMailoutTag unlinks a tag from a scheduled mailout's filter; not
+// found when the tag is not linked.
+func (db *DB) RemoveMailoutTag(ctx context.Context, id, tagID int64) (domain.Mailout, error) {
+	return db.changeMailout(ctx, id, func(tx *gorm.DB, cur domain.Mailout) (domain.Mailout, error) {
+		if err := domain.CheckFilterEditable(cur); err != nil {
+			return cur, err
+		}
+		name, err := valueByID(tx, `SELECT name FROM tags WHERE id = ?`, tagID)
+		if err != nil {
+			return cur, err
+		}
+		if name == "" || !slices.Contains(cur.Filter.Tags, name) {
+			return cur, domain.Errorf(domain.CodeNotFound, "tag %d is not linked to mailout %d", tagID, id)
+		}
+		next := cur
+		next.Filter.Tags = withoutValue(cur.Filter.Tags, name)
+		return next, nil
+	})
+}
+
+// AddMailoutPhoneCode links a phone code (registered if new) to a scheduled
+// mailout's filter.
+func (db *DB) AddMailoutPhoneCode(ctx context.Context, id int64, code string) (domain.Mailout, error) {
+	return db.changeMailout(ctx, id, func(_ *gorm.DB, cur domain.Mailout) (domain.Mailout, error) {
+		if err := domain.CheckFilterEditable(cur); err != nil {
+			return cur, err
+		}
+		next := cur
+		next.Filter.PhoneCodes = withValue(cur.Filter.PhoneCodes, code)
+		return next, nil
+	})
+}
+
+// RemoveMailoutPhoneCode unlinks a phone code from a scheduled mailout's
+// filter; not found when the code is not linked.
+func (db *DB) RemoveMailoutPhoneCode(ctx context.Context, id, codeID int64) (domain.Mailout, error) {
+	return db.changeMailout(ctx, id, func(tx *gorm.DB, cur domain.Mailout) (domain.Mailout, error) {
+		if err := domain.CheckFilterEditable(cur); err != nil {
+			return cur, err
+		}
+		code, err := valueByID(tx, `SELECT code FROM phone_codes WHERE id = ?`, codeID)
+		if err != nil {
+			return cur, err
+		}
+		if code == "" || !slices.Contains(cur.Filter.PhoneCodes, code) {
+			return cur, domain.Errorf(domain.CodeNotFound, "phone code %d is not linked to mailout %d", codeID, id)
+		}
+		next := cur
+		next.Filter.PhoneCodes = withoutValue(cur.Filter.PhoneCodes, code)
+		return next, nil
+	})
+}
+
+// CancelMailout stops a scheduled or running mailout. Its messages not yet
+// sent are cancelled in the same transaction; sent ones stay as history.
+func (db *DB) CancelMailout(ctx context.Context, id int64) (domain.Mailout, error) {
+	err := db.tx(ctx, func(tx *gorm.DB) error {
+		cur, err := lockMailout(tx, id)
+		if err != nil {
+			return err
+		}
+		if err := domain.CheckCancellable(cur); err != nil {
+			return err
+		}
+		var version int64
+		err = tx.Raw(`UPDATE mailouts SET status = 'cancelled', version = version + 1, updated_at = now()
+			WHERE id = ? RETURNING version`, id).Scan(&version).Error
+		if err != nil {
+			return translate(err, "mailout")
+		}
+		err = tx.Exec(`UPDATE messages SET status = 'cancelled', last_error = 'mailout cancelled', updated_at = now()
+			WHERE mailout_id = ? AND status = 'pending'`, id).Error
+		if err != nil {
+			return translate(err, "mailout messages")
+		}
+		return enqueue(tx, domain.TopicMailoutCancelled, domain.MailoutCancelledEvent{MailoutID: id, Version: version})
+	})
+	if err != nil {
+		return domain.Mailout{}, err
+	}
+	return db.Mailout(ctx, id)
+}
+
+// DeleteMailout removes a mailout that has no messages. Messages are
+// delivery history, so a mailout that has any must be cancelled instead.
+func (db *DB) DeleteMailout(ctx context.Context, id int64) error {
+	return db.tx(ctx, func(tx *gorm.DB) error {
+		// The row lock also holds off a concurrent fan-out: its message
+		// inserts need a key-share lock on this row.
+		if _, err := lockMailout(tx, id); err != nil {
+			return err
+		}
+		var has bool
+		if err := tx.Raw(`SELECT EXISTS (SELECT 1 FROM messages WHERE mailout_id = ?)`, id).Scan(&has).Error; err != nil {
+			return translate(err, "mailout messages")
+		}
+		if has {
+			return domain.Errorf(domain.CodeConflict,
+				"mailout %d has messages, which are delivery history and cannot be deleted: cancel it instead (POST /api/mailouts/%d/cancel)", id, id)
+		}
+		return translate(tx.Exec(`DELETE FROM mailouts WHERE id = ?`, id).Error, "mailout")
+	})
+}
+
+// changeMailout is UpdateMailout with the transaction available to change.
+func (db *DB) changeMailout(ctx context.Context, id int64, change func(tx *gorm.DB, cur domain.Mailout) (domain.Mailout, error)) (domain.Mailout, error) {
+	err := db.tx(ctx, func(tx *gorm.DB) error {
+		cur, err := lockMailout(tx, id)
+		if err != nil {
+			return err
+		}
+		next, err := change(tx, cur)
+		if err != nil {
+			return err
+		}
+		if cur.SameContent(next) {
+			return nil
+		}
+		return writeMailout(tx, cur, next)
+	})
+	if err != nil {
+		return domain.Mailout{}, err
+	}
+	return db.Mailout(ctx, id)
+}
+
+// writeMailout stores next over cur, bumps the version and queues the
+// event that tells consumers: a scheduled mailout is (re)planned from
+// scratch, a running one only learns its new end.
+func writeMailout(tx *gorm.DB, cur, next domain.Mailout) error {
+	ws, we := windowColumns(next.SendWindow)
+	var version int64
+	err := tx.Raw(`UPDATE mailouts SET text = ?, start_at = ?, end_at = ?, window_start = ?, window_end = ?,
+		version = version + 1, updated_at = now() WHERE id = ? RETURNING version`,
+		next.Text, next.StartAt, next.EndAt, ws, we, cur.ID).Scan(&version).Error
+	if err != nil {
+		return translate(err, "mailout")
+	}
+	if !sameValues(cur.Filter.Tags, next.Filter.Tags) || !sameValues(cur.Filter.PhoneCodes, next.Filter.PhoneCodes) {
+		if err := unlinkFilter(tx, cur.ID); err != nil {
+			return err
+		}
+		if err := linkFilter(tx, cur.ID, next.Filter); err != nil {
+			return err
+		}
+	}
+	switch {
+	case cur.Status == domain.MailoutScheduled:
+		return enqueue(tx, domain.TopicMailoutStart, domain.MailoutStartEvent{MailoutID: cur.ID, Version: version, StartAt: next.StartAt})
+	case cur.Status == domain.MailoutRunning && !cur.EndAt.Equal(next.EndAt):
+		return enqueue(tx, domain.TopicMailoutUpdated, domain.MailoutUpdatedEvent{MailoutID: cur.ID, Version: version, EndAt: next.EndAt})
+	}
+	return nil
+}
+
+// lockMailout reads a mailout and its filter, locking its row until the
+// transaction ends so concurrent edits and status changes serialise.
+func lockMailout(tx *gorm.DB, id int64) (domain.Mailout, error) {
+	var rows []mailoutRow
+	if err := tx.Raw(mailoutSelect+` WHERE m.id = ? FOR UPDATE`, id).Scan(&rows).Error; err != nil {
+		return domain.Mailout{}, translate(err, "mailout")
+	}
+	if len(rows) == 0 {
+		return domain.Mailout{}, domain.NotFound("mailout", id)
+	}
+	filters, err := loadFilters(tx, []int64{id})
+	if err != nil {
+		return domain.Mailout{}, err
+	}
+	m := rows[0].domain()
+	m.Filter = domain.Filter{Tags: filters[id].tags, PhoneCodes: filters[id].codes}
+	return m, nil
+}
+
+// linkFilter registers the filter's tags and codes and links them.
+func linkFilter(tx *gorm.DB, id int64, f domain.Filter) error {
+	if len(f.Tags) > 0 {
+		if err := registerTags(tx, f.Tags); err != nil {
+			return err
+		}
+		err := tx.Exec(`INSERT INTO mailout_tags (mailout_id, tag_id)
+			SELECT ?, id FROM tags WHERE name IN ? ON CONFLICT DO NOTHING`, id, f.Tags).Error
+		if err != nil {
+			return translate(err, "mailout tags")
+		}
+	}
+	if len(f.PhoneCodes) > 0 {
+		if err := registerRefs(tx, f.PhoneCodes, nil); err != nil {
+			return err
+		}
+		err := tx.Exec(`INSERT INTO mailout_phone_codes (mailout_id, phone_code_id)
+			SELECT ?, id FROM phone_codes WHERE code IN ? ON CONFLICT DO NOTHING`, id, f.PhoneCodes).Error
+		if err != nil {
+			return translate(err, "mailout phone codes")
+		}
+	}
+	return nil
+}
+
+func unlinkFilter(tx *gorm.DB, id int64) error {
+	if err := tx.Exec(`DELETE FROM mailout_tags WHERE mailout_id = ?`, id).Error; err != nil {
+		return translate(err, "mailout tags")
+	}
+	return translate(tx.Exec(`DELETE FROM mailout_phone_codes WHERE mailout_id = ?`, id).Error, "mailout phone codes")
+}
+
+// storedFilter is a mailout's filter as stored: tag ids and phone codes,
+// with the tag names for display.
+type storedFilter struct {
+	tagIDs []int64
+	tags   []string
+	codes  []string
+}
+
+// audience is THE definition of a mailout's audience, as a query
+// selecting the matching customers' ids (column id): (no tags OR the
+// customer has any of them) AND (no codes OR its code is one of them). The
+// API counts it (SELECT count(*) FROM (<audience>) a); the fan-out inserts
+// it (INSERT INTO messages (mailout_id, customer_id) SELECT ?, a.id FROM
+// (<audience>) a); whoever needs customer columns joins customers on a.id.
+//
+// Each filter shape gets the query whose cost follows the number of matching
+// customers, not the size of the table, which is what keeps create and get
+// fast with a million customers:
+//   - codes: an index-only range scan of customers(phone_code, id);
+//   - tags only: an index-only scan of customer_tags(tag_id, customer_id),
+//     de-duplicated, without touching customers at all (a customer_tags
+//     row always names an existing customer: it cascades with it). As a
+//     semi-join on customers the planner prefers a scan of the whole table;
+//   - both: the planner joins the two index scans.
+//
+// Ids and codes are literal parameters rather than a subquery on the
+// mailout's link tables, so the planner sees the values and their
+// statistics, and an empty part of the filter disappears instead of
+// becoming an OR that no index serves.
+func (f storedFilter) audience() (string, []any) {
+	const hasTag = `EXISTS (SELECT 1 FROM customer_tags ct WHERE ct.customer_id = c.id AND ct.tag_id IN ?)`
+	switch {
+	case len(f.tagIDs) == 0 && len(f.codes) == 0:
+		return `SELECT c.id FROM customers c`, nil
+	case len(f.tagIDs) == 0:
+		return `SELECT c.id FROM customers c WHERE c.phone_code IN ?`, []any{f.codes}
+	case len(f.codes) == 0:
+		return `SELECT DISTINCT ct.customer_id AS id FROM customer_tags ct WHERE ct.tag_id IN ?`, []any{f.tagIDs}
+	default:
+		return `SELECT c.id FROM customers c WHERE c.phone_code IN ? AND ` + hasTag, []any{f.codes, f.tagIDs}
+	}
+}
+
+// countQuery is a scalar query counting the audience. Filters without tags
+// read the trigger-maintained per-code counters; a single tag counts its
+// index entries (one row per customer); other shapes count the audience.
+func (f storedFilter) countQuery() (string, []any) {
+	switch {
+	case len(f.tagIDs) == 0 && len(f.codes) == 0:
+		return `SELECT COALESCE(sum(n), 0)::bigint FROM customer_code_counts`, nil
+	case len(f.tagIDs) == 0:
+		return `SELECT COALESCE(sum(n), 0)::bigint FROM customer_code_counts WHERE phone_code IN ?`, []any{f.codes}
+	case len(f.tagIDs) == 1 && len(f.codes) == 0:
+		return `SELECT count(*) FROM customer_tags WHERE tag_id = ?`, []any{f.tagIDs[0]}
+	}
+	query, args := f.audience()
+	return `SELECT count(*) FROM (` + query + `) a`, args
+}
+
+// key identifies filters that select the same customers.
+func (f storedFilter) key() string {
+	ids := slices.Clone(f.tagIDs)
+	slices.Sort(ids)
+	codes := slices.Clone(f.codes)
+	slices.Sort(codes)
+	parts := make([]string, len(ids))
+	for i, id := range ids {
+		parts[i] = strconv.FormatInt(id, 10)
+	}
+	return strings.Join(parts, ",") + "|" + strings.Join(codes, ",")
+}
+
+// audienceOf returns the query selecting the ids of mailout id's audience
+// (see storedFilter.audience) from its filter as stored now. Called in a
+// transaction that has locked the mailout row, the filter cannot change
+// before the query runs: that is how the fan-out must call it.
+func audienceOf(tx *gorm.DB, id int64) (string, []any, error) {
+	filters, err := loadFilters(tx, []int64{id})
+	if err != nil {
+		return "", nil, err
+	}
+	query, args := filters[id].audience()
+	return query, args, nil
+}
+
+// loadFilters reads the stored filters of the given mailouts in one query;
+// every id gets an entry, empty when it has no filter.
+func loadFilters(q *gorm.DB, ids []int64) (map[int64]storedFilter, error) {
+	var refs []struct {
+		MailoutID int64
+		Kind      string
+		RefID     int64
+		Name      string
+	}
+	err := q.Raw(`SELECT mt.mailout_id, 'tag' AS kind, t.id AS ref_id, t.name
+			FROM mailout_tags mt JOIN tags t ON t.id = mt.tag_id WHERE mt.mailout_id IN ?
+		UNION ALL
+		SELECT mp.mailout_id, 'code', p.id, p.code
+			FROM mailout_phone_codes mp JOIN phone_codes p ON p.id = mp.phone_code_id WHERE mp.mailout_id IN ?
+		ORDER BY mailout_id, kind, name`, ids, ids).Scan(&refs).Error
+	if err != nil {
+		return nil, translate(err, "mailout filters")
+	}
+	out := make(map[int64]storedFilter, len(ids))
+	for _, id := range ids {
+		out[id] = storedFilter{tagIDs: []int64{}, tags: []string{}, codes: []string{}}
+	}
+	for _, r := range refs {
+		f := out[r.MailoutID]
+		if r.Kind == "tag" {
+			f.tagIDs = append(f.tagIDs, r.RefID)
+			f.tags = append(f.tags, r.Name)
+		} else {
+			f.codes = append(f.codes, r.Name)
+		}
+		out[r.MailoutID] = f
+	}
+	return out, nil
+}
+
+// countAudiences counts the audience of each mailout in one statement,
+// counting each distinct filter once.
+func countAudiences(q *gorm.DB, filters map[int64]storedFilter) (map[int64]int64, error) {
+	byKey := map[string]storedFilter{}
+	for _, f := range filters {
+		byKey[f.key()] = f
+	}
+	keys := make([]string, 0, len(byKey))
+	for k := range byKey {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	parts := make([]string, len(keys))
+	var args []any
+	for i, k := range keys {
+		query, queryArgs := byKey[k].countQuery()
+		parts[i] = `SELECT ?::text AS key, (` + query + `) AS n`
+		args = append(append(args, k), queryArgs...)
+	}
+	var counts []struct {
+		Key string
+		N   int64
+	}
+	if err := q.Raw(strings.Join(parts, " UNION ALL "), args...).Scan(&counts).Error; err != nil {
+		return nil, translate(err, "mailout audience")
+	}
+	byCount := make(map[string]int64, len(counts))
+	for _, c := range counts {
+		byCount[c.Key] = c.N
+	}
+	out := make(map[int64]int64, len(filters))
+	for id, f := range filters {
+		out[id] = byCount[f.key()]
+	}
+	return out, nil
+}
+
+func windowColumns(w *domain.SendWindow) (*int16, *int16) {
+	if w == nil {
+		return nil, nil
+	}
+	s, e := int16(w.Start), int16(w.End)
+	return &s, &e
+}
+
+// valueByID reads one reference value by id; "" when there is none.
+func valueByID(tx *gorm.DB, query string, id int64) (string, error) {
+	var names []string
+	if err := tx.Raw(query, id).Scan(&names).Error; err != nil {
+		return "", translate(err, "reference")
+	}
+	if len(names) == 0 {
+		return "", nil
+	}
+	return names[0], nil
+}
+
+func withValue(list []string, v string) []string {
+	out := slices.Clone(list)
+	if !slices.Contains(out, v) {
+		out = append(out, v)
+	}
+	return out
+}
+
+func withoutValue(list []string, v string) []string {
+	return slices.DeleteFunc(slices.Clone(list), func(s string) bool { return s == v })
+}
+
+func sameValues(a, b []string) bool {
+	x, y := slices.Clone(a), slices.Clone(b)
+	slices.Sort(x)
+	slices.Sort(y)
+	return slices.Equal(slices.Compact(x), slices.Compact(y))
+}

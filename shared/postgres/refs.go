@@ -1,0 +1,283 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"gorm.io/gorm"
+
+	"mailing/shared/domain"
+)
+
+// refTable describes one reference table: an id and one unique text value
+// that customers and mailouts point at.
+type refTable struct {
+	table  string // SQL table name
+	column string // the text column holding the value
+	noun   string // how messages name one row: "phone code"
+	uses   []refUse
+}
+
+// refUse is one kind of row that points at a reference value. A use by
+// value (a foreign key on the text) forbids renaming as well as deleting; a
+// use by id only forbids deleting.
+type refUse struct {
+	what    string // plural noun for messages: "customers"
+	exists  string // SELECT EXISTS (...) with one placeholder
+	byValue bool   // the placeholder takes the value, not the id
+}
+
+func phoneCodeTable() refTable {
+	return refTable{table: "phone_codes", column: "code", noun: "phone code", uses: []refUse{
+		{what: "customers", byValue: true, exists: `SELECT EXISTS (SELECT 1 FROM customers WHERE phone_code = ?)`},
+		{what: "mailouts", exists: `SELECT EXISTS (SELECT 1 FROM mailout_phone_codes WHERE phone_code_id = ?)`},
+	}}
+}
+
+func timezoneTable() refTable {
+	return refTable{table: "timezones", column: "name", noun: "time zone", uses: []refUse{
+		{what: "customers", byValue: true, exists: `SELECT EXISTS (SELECT 1 FROM customers WHERE timezone = ?)`},
+	}}
+}
+
+func tagTable() refTable {
+	return refTable{table: "tags", column: "name", noun: "tag", uses: []refUse{
+		{what: "customers", exists: `SELECT EXISTS (SELECT 1 FROM customer_tags WHERE tag_id = ?)`},
+		{what: "mailouts", exists: `SELECT EXISTS (SELECT 1 FROM mailout_tags WHERE tag_id = ?)`},
+	}}
+}
+
+// refRow is one row of any reference table.
+type refRow struct {
+	ID    int64
+	Value string
+}
+
+// PhoneCodes lists operator codes starting with prefix ("" for all) in id
+// order, one keyset page.
+func (db *DB) PhoneCodes(ctx context.Context, prefix string, p domain.Page) ([]domain.PhoneCode, error) {
+	rows, err := db.listRefs(ctx, phoneCodeTable(), prefix, p)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]domain.PhoneCode, len(rows))
+	for i, r := range rows {
+		out[i] = domain.PhoneCode{ID: r.ID, Code: r.Value}
+	}
+	return out, nil
+}
+
+// PhoneCode returns one operator code.
+func (db *DB) PhoneCode(ctx context.Context, id int64) (domain.PhoneCode, error) {
+	r, err := db.getRef(ctx, phoneCodeTable(), id)
+	return domain.PhoneCode{ID: r.ID, Code: r.Value}, err
+}
+
+// CreatePhoneCode stores a new (validated) operator code.
+func (db *DB) CreatePhoneCode(ctx context.Context, code string) (domain.PhoneCode, error) {
+	r, err := db.createRef(ctx, phoneCodeTable(), code)
+	return domain.PhoneCode{ID: r.ID, Code: r.Value}, err
+}
+
+// UpdatePhoneCode renames an operator code; a code customers still carry
+// cannot change.
+func (db *DB) UpdatePhoneCode(ctx context.Context, id int64, code string) (domain.PhoneCode, error) {
+	r, err := db.renameRef(ctx, phoneCodeTable(), id, code)
+	return domain.PhoneCode{ID: r.ID, Code: r.Value}, err
+}
+
+// DeletePhoneCode removes an operator code no customer or mailout uses.
+func (db *DB) DeletePhoneCode(ctx context.Context, id int64) error {
+	return db.deleteRef(ctx, phoneCodeTable(), id)
+}
+
+// Timezones lists time zones whose name starts with prefix in id order.
+func (db *DB) Timezones(ctx context.Context, prefix string, p domain.Page) ([]domain.Timezone, error) {
+	rows, err := db.listRefs(ctx, timezoneTable(), prefix, p)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]domain.Timezone, len(rows))
+	for i, r := range rows {
+		out[i] = domain.Timezone{ID: r.ID, Name: r.Value}
+	}
+	return out, nil
+}
+
+// Timezone returns one time zone.
+func (db *DB) Timezone(ctx context.Context, id int64) (domain.Timezone, error) {
+	r, err := db.getRef(ctx, timezoneTable(), id)
+	return domain.Timezone{ID: r.ID, Name: r.Value}, err
+}
+
+// CreateTimezone stores a new (validated) time zone.
+func (db *DB) CreateTimezone(ctx context.Context, name string) (domain.Timezone, error) {
+	r, err := db.createRef(ctx, timezoneTable(), name)
+	return domain.Timezone{ID: r.ID, Name: r.Value}, err
+}
+
+// UpdateTimezone renames a time zone; a zone customers live in cannot
+// change.
+func (db *DB) UpdateTimezone(ctx context.Context, id int64, name string) (domain.Timezone, error) {
+	r, err := db.renameRef(ctx, timezoneTable(), id, name)
+	return domain.Timezone{ID: r.ID, Name: r.Value}, err
+}
+
+// DeleteTimezone removes a time zone no customer lives in.
+func (db *DB) DeleteTimezone(ctx context.Context, id int64) error {
+	return db.deleteRef(ctx, timezoneTable(), id)
+}
+
+// Tags lists tags whose name starts with prefix in id order.
+func (db *DB) Tags(ctx context.Context, prefix string, p domain.Page) ([]domain.Tag, error) {
+	rows, err := db.listRefs(ctx, tagTable(), prefix, p)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]domain.Tag, len(rows))
+	for i, r := range rows {
+		out[i] = domain.Tag{ID: r.ID, Name: r.Value}
+	}
+	return out, nil
+}
+
+// Tag returns one tag.
+func (db *DB) Tag(ctx context.Context, id int64) (domain.Tag, error) {
+	r, err := db.getRef(ctx, tagTable(), id)
+	return domain.Tag{ID: r.ID, Name: r.Value}, err
+}
+
+// UpdateTag renames a tag. Links are by id, so customers and mailouts
+// follow the new name.
+func (db *DB) UpdateTag(ctx context.Context, id int64, name string) (domain.Tag, error) {
+	r, err := db.renameRef(ctx, tagTable(), id, name)
+	return domain.Tag{ID: r.ID, Name: r.Value}, err
+}
+
+// DeleteTag removes a tag no customer or mailout carries.
+func (db *DB) DeleteTag(ctx context.Context, id int64) error {
+	return db.deleteRef(ctx, tagTable(), id)
+}
+
+func (db *DB) listRefs(ctx context.Context, t refTable, prefix string, p domain.Page) ([]refRow, error) {
+	// starts_with needs no LIKE escaping, so any prefix is safe.
+	q := fmt.Sprintf(`SELECT id, %[2]s AS value FROM %[1]s WHERE id > ? AND starts_with(%[2]s, ?) ORDER BY id LIMIT %[3]d`,
+		t.table, t.column, pageLimit(p.Limit))
+	var rows []refRow
+	if err := db.q(ctx).Raw(q, p.After, prefix).Scan(&rows).Error; err != nil {
+		return nil, translate(err, t.noun+"s")
+	}
+	return rows, nil
+}
+
+func (db *DB) getRef(ctx context.Context, t refTable, id int64) (refRow, error) {
+	var rows []refRow
+	q := fmt.Sprintf(`SELECT id, %s AS value FROM %s WHERE id = ?`, t.column, t.table)
+	if err := db.q(ctx).Raw(q, id).Scan(&rows).Error; err != nil {
+		return refRow{}, translate(err, t.noun)
+	}
+	if len(rows) == 0 {
+		return refRow{}, domain.NotFound(t.noun, id)
+	}
+	return rows[0], nil
+}
+
+func (db *DB) createRef(ctx context.Context, t refTable, value string) (refRow, error) {
+	row := refRow{Value: value}
+	q := fmt.Sprintf(`INSERT INTO %s (%s) VALUES (?) RETURNING id`, t.table, t.column)
+	if err := db.q(ctx).Raw(q, value).Scan(&row.ID).Error; err != nil {
+		return refRow{}, translate(err, t.noun+" "+value)
+	}
+	return row, nil
+}
+
+// renameRef changes the value of row id. The row is locked first, so the
+// usage check and the update see the same state.
+func (db *DB) renameRef(ctx context.Context, t refTable, id int64, value string) (refRow, error) {
+	row := refRow{ID: id, Value: value}
+	err := db.tx(ctx, func(tx *gorm.DB) error {
+		cur, err := lockRef(tx, t, id)
+		if err != nil || cur == value {
+			return err
+		}
+		users, err := refUsers(tx, t, id, cur, true)
+		if err != nil {
+			return err
+		}
+		if len(users) > 0 {
+			return domain.Errorf(domain.CodeConflict, "%s %s is in use by %s and cannot be renamed; add %s as a new %s instead",
+				t.noun, cur, strings.Join(users, " and "), value, t.noun)
+		}
+		q := fmt.Sprintf(`UPDATE %s SET %s = ? WHERE id = ?`, t.table, t.column)
+		return translate(tx.Exec(q, value, id).Error, t.noun+" "+value)
+	})
+	if err != nil {
+		return refRow{}, err
+	}
+	return row, nil
+}
+
+// deleteRef removes row id unless something still points at it.
+func (db *DB) deleteRef(ctx context.Context, t refTable, id int64) error {
+	return db.tx(ctx, func(tx *gorm.DB) error {
+		cur, err := lockRef(tx, t, id)
+		if err != nil {
+			return err
+		}
+		users, err := refUsers(tx, t, id, cur, false)
+		if err != nil {
+			return err
+		}
+		if len(users) > 0 {
+			return domain.Errorf(domain.CodeConflict, "%s %s is still in use by %s and cannot be deleted",
+				t.noun, cur, strings.Join(users, " and "))
+		}
+		q := fmt.Sprintf(`DELETE FROM %s WHERE id = ?`, t.table)
+		err = translate(tx.Exec(q, id).Error, t.noun+" "+cur)
+		if domain.ErrorCode(err) == domain.CodeConflict {
+			// A use the checks above cannot see (a row added since) still
+			// trips the foreign key; say so plainly.
+			return &domain.Error{Code: domain.CodeConflict, Message: fmt.Sprintf("%s %s is still in use and cannot be deleted", t.noun, cur), Err: err}
+		}
+		return err
+	})
+}
+
+// lockRef reads and locks the value of row id. The lock conflicts with the
+// key-share lock a referencing insert takes, so no new use can appear until
+// the transaction ends.
+func lockRef(tx *gorm.DB, t refTable, id int64) (string, error) {
+	var vals []string
+	q := fmt.Sprintf(`SELECT %s FROM %s WHERE id = ? FOR UPDATE`, t.column, t.table)
+	if err := tx.Raw(q, id).Scan(&vals).Error; err != nil {
+		return "", translate(err, t.noun)
+	}
+	if len(vals) == 0 {
+		return "", domain.NotFound(t.noun, id)
+	}
+	return vals[0], nil
+}
+
+// refUsers names the kinds of rows that use the value; onlyByValue limits
+// the check to uses that forbid renaming.
+func refUsers(tx *gorm.DB, t refTable, id int64, value string, onlyByValue bool) ([]string, error) {
+	var users []string
+	for _, u := range t.uses {
+		if onlyByValue && !u.byValue {
+			continue
+		}
+		var arg any = id
+		if u.byValue {
+			arg = value
+		}
+		var used bool
+		if err := tx.Raw(u.exists, arg).Scan(&used).Error; err != nil {
+			return nil, translate(err, t.noun+" uses")
+		}
+		if used {
+			users = append(users, u.what)
+		}
+	}
+	return users, nil
+}
