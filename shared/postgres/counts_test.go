@@ -32,12 +32,35 @@ func TestAudienceCountersStayExact(t *testing.T) {
 	if err := db.DeleteCustomer(ctx, ids[4]); err != nil {
 		t.Fatal(err)
 	}
+	for _, id := range ids[:3] {
+		if _, err := db.AddCustomerTag(ctx, id, "vip"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := db.AddCustomerTag(ctx, ids[3], "new"); err != nil {
+		t.Fatal(err)
+	}
+	var vipID int64
+	if err := db.SQL().QueryRow(`SELECT id FROM tags WHERE name = 'vip'`).Scan(&vipID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.RemoveCustomerTag(ctx, ids[1], vipID); err != nil {
+		t.Fatal(err)
+	}
 	// A multi-row statement, as bulk import issues.
 	if _, err := db.SQL().Exec(`INSERT INTO customers (phone, phone_code, timezone)
 		SELECT '7999' || lpad(g::text, 7, '0'), '916', 'UTC' FROM generate_series(1, 50) g`); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := db.SQL().Exec(`UPDATE customers SET phone_code = '925' WHERE phone LIKE '7999%' AND id % 2 = 0`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.SQL().Exec(`INSERT INTO customer_tags (customer_id, tag_id)
+		SELECT id, (SELECT id FROM tags WHERE name = 'vip') FROM customers WHERE phone LIKE '7999%' AND id % 3 = 0`); err != nil {
+		t.Fatal(err)
+	}
+	// Deleting a tagged customer cascades to its tag links.
+	if err := db.DeleteCustomer(ctx, ids[0]); err != nil {
 		t.Fatal(err)
 	}
 
@@ -56,6 +79,9 @@ func TestAudienceCountersStayExact(t *testing.T) {
 		{domain.Filter{PhoneCodes: []string{"903"}}, "phone_code = '903'"},
 		{domain.Filter{PhoneCodes: []string{"916", "925"}}, "phone_code IN ('916', '925')"},
 		{domain.Filter{PhoneCodes: []string{"111"}}, "FALSE"},
+		{domain.Filter{Tags: []string{"vip"}}, "id IN (SELECT customer_id FROM customer_tags ct JOIN tags t ON t.id = ct.tag_id WHERE t.name = 'vip')"},
+		{domain.Filter{Tags: []string{"new"}}, "id IN (SELECT customer_id FROM customer_tags ct JOIN tags t ON t.id = ct.tag_id WHERE t.name = 'new')"},
+		{domain.Filter{Tags: []string{"vip", "new"}}, "id IN (SELECT customer_id FROM customer_tags ct JOIN tags t ON t.id = ct.tag_id WHERE t.name IN ('vip', 'new'))"},
 	}
 	for _, tc := range cases {
 		m := newMailout(t, db, tc.filter)

@@ -399,8 +399,9 @@ func (f storedFilter) audience() (string, []any) {
 }
 
 // countQuery is a scalar query counting the audience. Filters without tags
-// read the trigger-maintained per-code counters; a single tag counts its
-// index entries (one row per customer); other shapes count the audience.
+// and single-tag filters read trigger-maintained counters (exact, updated in
+// the transactions that change customers and their tags); other shapes
+// count the audience itself.
 func (f storedFilter) countQuery() (string, []any) {
 	switch {
 	case len(f.tagIDs) == 0 && len(f.codes) == 0:
@@ -408,7 +409,7 @@ func (f storedFilter) countQuery() (string, []any) {
 	case len(f.tagIDs) == 0:
 		return `SELECT COALESCE(sum(n), 0)::bigint FROM customer_code_counts WHERE phone_code IN ?`, []any{f.codes}
 	case len(f.tagIDs) == 1 && len(f.codes) == 0:
-		return `SELECT count(*) FROM customer_tags WHERE tag_id = ?`, []any{f.tagIDs[0]}
+		return `SELECT COALESCE(sum(n), 0)::bigint FROM tag_counts WHERE tag_id = ?`, []any{f.tagIDs[0]}
 	}
 	query, args := f.audience()
 	return `SELECT count(*) FROM (` + query + `) a`, args
