@@ -7,11 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"sort"
-	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/stdlib"
 
 	"mailing/shared/domain"
 )
@@ -27,22 +25,14 @@ const (
 	ImportUpdate ImportConflict = "update"
 )
 
-// ImportOptions configure an import.
-type ImportOptions struct {
-	OnConflict ImportConflict
-	// Sessions is how many connections write each batch in parallel; a
-	// phone always goes to the same one. Zero means one.
-	Sessions int
-}
-
 // ImportRow is one validated customer and the line of the upload it came from.
 type ImportRow struct {
 	Line     int64
 	Customer domain.Customer
 }
 
-// ImportDuplicate is a row not written because an earlier line of the same
-// import already had its phone.
+// ImportDuplicate is a row not written because an earlier row of the same
+// batch had its phone.
 type ImportDuplicate struct {
 	Line  int64
 	Phone string
@@ -62,26 +52,20 @@ type ImportBatch struct {
 	Written                    []ImportedCustomer // in line order
 }
 
-// Importer writes customers in batches. Each session is one pooled
-// connection with private staging tables; Write splits a batch among the
-// sessions by phone, and each session COPYs its share into staging and
-// merges it with a few set-based statements in one transaction. Not safe
-// for concurrent use.
+// Importer writes customers in batches through one pooled connection with
+// a private staging table: each Write COPYs the batch into staging and
+// merges it with a few set-based statements, in one transaction. Not safe
+// for concurrent use; several Importers may work side by side on batches
+// with distinct phones.
 type Importer struct {
-	sessions   []*importSession
+	conn       *sql.Conn
 	onConflict ImportConflict
 }
 
-type importSession struct {
-	conn *sql.Conn
-}
-
-// The staging tables live in one session only. import_rows is emptied by
-// every commit; import_seen keeps the phones of the session's earlier
-// batches, so a phone repeated anywhere in the upload is caught whatever the
-// batch boundaries (a phone always goes to the same session).
+// The staging table lives in the importer's session only and is emptied by
+// every commit.
 const importSetup = `
-DROP TABLE IF EXISTS pg_temp.import_rows, pg_temp.import_seen;
+DROP TABLE IF EXISTS pg_temp.import_rows;
 CREATE TEMP TABLE import_rows (
     line        bigint NOT NULL,
     phone       text COLLATE "C" NOT NULL,
@@ -90,126 +74,76 @@ CREATE TEMP TABLE import_rows (
     tags        text[] NOT NULL,
     customer_id bigint,
     inserted    boolean
-) ON COMMIT DELETE ROWS;
-CREATE TEMP TABLE import_seen (phone text COLLATE "C" PRIMARY KEY);`
+) ON COMMIT DELETE ROWS`
 
 var importColumns = []string{"line", "phone", "phone_code", "timezone", "tags"}
 
-// StartImport reserves the sessions' connections and prepares their staging
-// tables.
-func (db *DB) StartImport(ctx context.Context, opts ImportOptions) (*Importer, error) {
-	if opts.OnConflict != ImportSkip && opts.OnConflict != ImportUpdate {
-		return nil, fmt.Errorf("start import: unknown conflict mode %q", opts.OnConflict)
-	}
-	n := max(opts.Sessions, 1)
-	im := &Importer{onConflict: opts.OnConflict}
-	for range n {
-		s, err := db.openImportSession(ctx)
-		if err != nil {
-			_ = im.Close()
-			return nil, err
-		}
-		im.sessions = append(im.sessions, s)
-	}
-	return im, nil
-}
+// replan makes every import statement planned when it runs. A cached plan
+// made for the first batch, while the tables were small, scanned the whole
+// customers table in every later batch.
+const replan = pgx.QueryExecModeExec
 
-func (db *DB) openImportSession(ctx context.Context) (*importSession, error) {
+// StartImport reserves a connection and prepares its staging table.
+func (db *DB) StartImport(ctx context.Context, onConflict ImportConflict) (*Importer, error) {
+	if onConflict != ImportSkip && onConflict != ImportUpdate {
+		return nil, fmt.Errorf("start import: unknown conflict mode %q", onConflict)
+	}
 	conn, err := db.sql.Conn(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("start import: %w", err)
 	}
-	s := &importSession{conn: conn}
-	err = s.withPgx(func(pc *pgx.Conn) error {
+	im := &Importer{conn: conn, onConflict: onConflict}
+	err = im.withPgx(func(pc *pgx.Conn) error {
 		_, err := pc.Exec(ctx, importSetup, pgx.QueryExecModeSimpleProtocol)
 		return err
 	})
 	if err != nil {
-		s.close()
+		_ = im.Close()
 		return nil, fmt.Errorf("start import: %w", translate(err, "import staging"))
 	}
-	return s, nil
+	return im, nil
 }
 
-// Close drops the staging tables and returns the connections to the pool.
+// Close drops the staging table and returns the connection to the pool. A
+// connection whose table could not be dropped is discarded instead, so no
+// later user of the pool inherits it.
 func (im *Importer) Close() error {
-	for _, s := range im.sessions {
-		s.close()
-	}
-	im.sessions = nil
-	return nil
-}
-
-// close drops the session's staging tables. A connection whose tables could
-// not be dropped is discarded instead, so no later user of the pool
-// inherits them.
-func (s *importSession) close() {
 	// The request may be gone; cleaning up must not depend on it.
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	_ = s.withPgx(func(pc *pgx.Conn) error {
-		if _, err := pc.Exec(ctx, `DROP TABLE IF EXISTS pg_temp.import_rows, pg_temp.import_seen`); err != nil {
+	_ = im.withPgx(func(pc *pgx.Conn) error {
+		if _, err := pc.Exec(ctx, `DROP TABLE IF EXISTS pg_temp.import_rows`); err != nil {
 			return driver.ErrBadConn
 		}
 		return nil
 	})
-	_ = s.conn.Close()
+	if err := im.conn.Close(); err != nil && !errors.Is(err, sql.ErrConnDone) {
+		return fmt.Errorf("close import: %w", err)
+	}
+	return nil
 }
 
-// withPgx runs fn on the session's connection as a native pgx connection,
+// withPgx runs fn on the importer's connection as a native pgx connection,
 // which COPY needs.
-func (s *importSession) withPgx(fn func(*pgx.Conn) error) error {
-	return s.conn.Raw(func(dc any) error {
-		sc, ok := dc.(*stdlib.Conn)
-		if !ok {
-			return fmt.Errorf("import needs the pgx driver, got %T", dc)
-		}
-		return fn(sc.Conn())
-	})
+func (im *Importer) withPgx(fn func(*pgx.Conn) error) error {
+	return rawPgx(im.conn, fn)
 }
 
-// Write stores one batch: each session's share in one transaction, the
-// shares in parallel. Rows repeating a phone of an earlier row of this
-// import are returned as duplicates and not written. On error the result
-// still counts the shares that were committed.
+// Write stores one batch in one transaction. A row repeating the phone of an
+// earlier row of the batch is returned as a duplicate and not written; a
+// phone stored before, even by an earlier Write, counts as existing.
 func (im *Importer) Write(ctx context.Context, rows []ImportRow) (ImportBatch, error) {
 	unique, out := dedupeBatch(rows)
-	shares := im.split(unique)
-	results := make([]ImportBatch, len(shares))
-	errs := make([]error, len(shares))
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	var wg sync.WaitGroup
-	for i, share := range shares {
-		if len(share) == 0 {
-			continue
-		}
-		wg.Go(func() {
-			results[i], errs[i] = im.sessions[i].write(ctx, im.onConflict, share)
-			if errs[i] != nil {
-				// The other shares stop too, so a failed batch is
-				// mostly not stored.
-				cancel(errs[i])
-			}
+	if len(unique) == 0 {
+		return out, nil
+	}
+	err := im.withPgx(func(pc *pgx.Conn) error {
+		return pgx.BeginFunc(ctx, pc, func(tx pgx.Tx) error {
+			return im.writeBatch(ctx, tx, unique, &out)
 		})
-	}
-	wg.Wait()
-	for _, r := range results {
-		out.Inserted += r.Inserted
-		out.Updated += r.Updated
-		out.Skipped += r.Skipped
-		out.Duplicates = append(out.Duplicates, r.Duplicates...)
-		out.Written = append(out.Written, r.Written...)
-	}
-	sort.Slice(out.Duplicates, func(i, j int) bool { return out.Duplicates[i].Line < out.Duplicates[j].Line })
-	sort.Slice(out.Written, func(i, j int) bool { return out.Written[i].Line < out.Written[j].Line })
-	if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {
-		return out, translate(cause, "customer import")
-	}
-	for _, err := range errs {
-		if err != nil {
-			return out, translate(err, "customer import")
-		}
+	})
+	if err != nil {
+		return ImportBatch{}, translate(err, "customer import")
 	}
 	return out, nil
 }
@@ -230,60 +164,12 @@ func dedupeBatch(rows []ImportRow) ([]ImportRow, ImportBatch) {
 	return unique, out
 }
 
-// split gives each session the rows whose phone hashes to it.
-func (im *Importer) split(rows []ImportRow) [][]ImportRow {
-	n := len(im.sessions)
-	shares := make([][]ImportRow, n)
-	if n == 1 {
-		shares[0] = rows
-		return shares
-	}
-	for _, r := range rows {
-		i := int(phoneHash(r.Customer.Phone) % uint32(n))
-		shares[i] = append(shares[i], r)
-	}
-	return shares
-}
-
-// phoneHash is FNV-1a, spreading phones evenly whatever their digits.
-func phoneHash(phone string) uint32 {
-	h := uint32(2166136261)
-	for i := 0; i < len(phone); i++ {
-		h ^= uint32(phone[i])
-		h *= 16777619
-	}
-	return h
-}
-
-// write stores one share in one transaction.
-func (s *importSession) write(ctx context.Context, mode ImportConflict, rows []ImportRow) (ImportBatch, error) {
-	var out ImportBatch
-	err := s.withPgx(func(pc *pgx.Conn) error {
-		return pgx.BeginFunc(ctx, pc, func(tx pgx.Tx) error {
-			out = ImportBatch{}
-			return writeShare(ctx, tx, mode, rows, &out)
-		})
-	})
-	if err != nil {
-		return ImportBatch{}, err
-	}
-	return out, nil
-}
-
-func writeShare(ctx context.Context, tx pgx.Tx, mode ImportConflict, rows []ImportRow, out *ImportBatch) error {
+func (im *Importer) writeBatch(ctx context.Context, tx pgx.Tx, rows []ImportRow, out *ImportBatch) error {
 	if err := copyImportRows(ctx, tx, rows); err != nil {
 		return err
 	}
-	dups, err := dropSeenPhones(ctx, tx)
-	if err != nil {
-		return err
-	}
-	out.Duplicates = dups
-	dropped := make(map[int64]bool, len(dups))
-	for _, d := range dups {
-		dropped[d.Line] = true
-	}
-	if mode == ImportSkip {
+	dropped := map[int64]bool{}
+	if im.onConflict == ImportSkip {
 		// Known phones leave before anything is registered, so a skipped
 		// row adds no code, zone or tag.
 		stored, err := dropStoredPhones(ctx, tx)
@@ -297,7 +183,8 @@ func writeShare(ctx context.Context, tx pgx.Tx, mode ImportConflict, rows []Impo
 	if err := registerImportRefs(ctx, tx, rows, dropped); err != nil {
 		return err
 	}
-	if mode == ImportUpdate {
+	var err error
+	if im.onConflict == ImportUpdate {
 		out.Written, err = upsertImportRows(ctx, tx)
 	} else {
 		out.Written, err = insertImportRows(ctx, tx)
@@ -305,6 +192,7 @@ func writeShare(ctx context.Context, tx pgx.Tx, mode ImportConflict, rows []Impo
 	if err != nil {
 		return err
 	}
+	sort.Slice(out.Written, func(i, j int) bool { return out.Written[i].Line < out.Written[j].Line })
 	for _, w := range out.Written {
 		if w.Inserted {
 			out.Inserted++
@@ -312,7 +200,7 @@ func writeShare(ctx context.Context, tx pgx.Tx, mode ImportConflict, rows []Impo
 			out.Updated++
 		}
 	}
-	out.Skipped = len(rows) - len(dups) - len(out.Written)
+	out.Skipped = len(rows) - len(out.Written)
 	return nil
 }
 
@@ -327,29 +215,6 @@ func copyImportRows(ctx context.Context, tx pgx.Tx, rows []ImportRow) error {
 	return nil
 }
 
-// dropSeenPhones records the share's phones and removes the rows whose
-// phone an earlier batch already had.
-func dropSeenPhones(ctx context.Context, tx pgx.Tx) ([]ImportDuplicate, error) {
-	rows, err := tx.Query(ctx, `
-WITH fresh AS (
-    INSERT INTO import_seen (phone) SELECT phone FROM import_rows
-    ON CONFLICT (phone) DO NOTHING RETURNING phone)
-DELETE FROM import_rows r WHERE NOT EXISTS (SELECT 1 FROM fresh f WHERE f.phone = r.phone)
-RETURNING r.line, r.phone`)
-	if err != nil {
-		return nil, fmt.Errorf("find repeated phones: %w", err)
-	}
-	dups, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (ImportDuplicate, error) {
-		var d ImportDuplicate
-		err := row.Scan(&d.Line, &d.Phone)
-		return d, err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("find repeated phones: %w", err)
-	}
-	return dups, nil
-}
-
 // The statements below that look rows of a large table up by the staged
 // rows pass the staged keys as ARRAY(SELECT ...). The planner cannot see
 // the array's length and plans a few index probes; with a join it would
@@ -362,7 +227,7 @@ func dropStoredPhones(ctx context.Context, tx pgx.Tx) ([]int64, error) {
 	rows, err := tx.Query(ctx, `
 DELETE FROM import_rows r USING customers c
 WHERE c.phone = ANY (ARRAY(SELECT phone FROM import_rows)) AND r.phone = c.phone
-RETURNING r.line`)
+RETURNING r.line`, replan)
 	if err != nil {
 		return nil, fmt.Errorf("find stored phones: %w", err)
 	}
@@ -389,7 +254,7 @@ z AS (
     ORDER BY 1 ON CONFLICT (name) DO NOTHING)
 INSERT INTO tags (name)
 SELECT v FROM unnest($3::text[]) v WHERE NOT EXISTS (SELECT 1 FROM tags t WHERE t.name = v)
-ORDER BY 1 ON CONFLICT (name) DO NOTHING`, codes, zones, tags)
+ORDER BY 1 ON CONFLICT (name) DO NOTHING`, replan, codes, zones, tags)
 	if err != nil {
 		return fmt.Errorf("register codes, zones and tags: %w", err)
 	}
@@ -435,7 +300,7 @@ links AS (
     INSERT INTO customer_tags (customer_id, tag_id)
     SELECT up.id, t.id FROM up JOIN import_rows r ON r.phone = up.phone
     CROSS JOIN LATERAL unnest(r.tags) AS n(name) JOIN tags t ON t.name = n.name)
-SELECT r.line, up.id, true FROM up JOIN import_rows r ON r.phone = up.phone`)
+SELECT r.line, up.id, true FROM up JOIN import_rows r ON r.phone = up.phone`, replan)
 	if err != nil {
 		return nil, fmt.Errorf("insert customers: %w", err)
 	}
@@ -453,7 +318,7 @@ WITH up AS (
     SET phone_code = excluded.phone_code, timezone = excluded.timezone, updated_at = now()
     RETURNING id, phone, xmax = 0 AS inserted)
 UPDATE import_rows r SET customer_id = up.id, inserted = up.inserted FROM up WHERE r.phone = up.phone
-RETURNING r.line, r.customer_id, r.inserted`)
+RETURNING r.line, r.customer_id, r.inserted`, replan)
 	if err != nil {
 		return nil, fmt.Errorf("upsert customers: %w", err)
 	}
@@ -467,7 +332,7 @@ RETURNING r.line, r.customer_id, r.inserted`)
 DELETE FROM customer_tags ct
 WHERE ct.customer_id = ANY (ARRAY(SELECT customer_id FROM import_rows WHERE NOT inserted))
   AND NOT EXISTS (SELECT 1 FROM import_rows r JOIN tags t ON t.name = ANY (r.tags)
-                  WHERE r.customer_id = ct.customer_id AND t.id = ct.tag_id)`)
+                  WHERE r.customer_id = ct.customer_id AND t.id = ct.tag_id)`, replan)
 	if err != nil {
 		return nil, fmt.Errorf("remove replaced tags: %w", err)
 	}
@@ -475,7 +340,7 @@ WHERE ct.customer_id = ANY (ARRAY(SELECT customer_id FROM import_rows WHERE NOT 
 INSERT INTO customer_tags (customer_id, tag_id)
 SELECT r.customer_id, t.id FROM import_rows r
 CROSS JOIN LATERAL unnest(r.tags) AS n(name) JOIN tags t ON t.name = n.name
-ON CONFLICT DO NOTHING`)
+ON CONFLICT DO NOTHING`, replan)
 	if err != nil {
 		return nil, fmt.Errorf("link tags: %w", err)
 	}
@@ -492,4 +357,13 @@ func collectImported(rows pgx.Rows) ([]ImportedCustomer, error) {
 		return nil, fmt.Errorf("read written customers: %w", err)
 	}
 	return out, nil
+}
+
+// AnalyzeCustomers refreshes the planner statistics of the customer tables.
+// After a bulk import they describe a much smaller directory, and plans
+// made from them can be far off until autovacuum gets to the tables, if it
+// runs at all.
+func (db *DB) AnalyzeCustomers(ctx context.Context) error {
+	err := db.q(ctx).Exec(`ANALYZE customers, customer_tags, tags, phone_codes, timezones`).Error
+	return translate(err, "customer statistics")
 }

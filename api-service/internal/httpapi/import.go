@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -38,10 +39,14 @@ const (
 	maxImportRecord = 1 << 20
 	// importReadBuffer is the read-ahead on the request body.
 	importReadBuffer = 64 << 10
-	// importSessions database connections write each batch in parallel:
-	// foreign key checks make writing cost more than everything else, and
-	// one connection uses one server CPU.
+	// importSessions batches are written side by side, each on its own
+	// connection: foreign key checks and index updates make writing cost
+	// far more than reading, and one connection uses one database CPU.
 	importSessions = 2
+	// importAnalyzeRows written rows make an import refresh the planner
+	// statistics before it answers, so that lists are planned for the new
+	// size of the directory right away.
+	importAnalyzeRows = 50000
 )
 
 // ImportResult is the answer of a customer import.
@@ -79,8 +84,8 @@ type ImportError struct {
 //	@Description	Rows are validated like single customers; a bad row is rejected with its line (1-based physical line; the CSV header is line 1) and reason, and the rest goes on. Only the first 1000 rejected rows are listed (errors_truncated tells), all are counted.
 //	@Description	A phone that appears again later in the same upload is rejected on its later lines as "duplicate phone in upload"; the first valid occurrence counts.
 //	@Description	on_conflict decides about phones already stored: skip (default) leaves those customers untouched; update sets their phone_code and timezone and replaces their tags with the row's (no tags when the row has none). New phone codes, time zones and tags are registered.
-//	@Description	Rows are written in batches of 10000 records, in order; a batch is committed (as two transactions, each holding the rows of half of the phones) before the next one is written. If the import stops (body over the limit, server or connection failure), the batches before it stay stored and the batch in progress is stored in part at most; error answers say up to which line rows were stored. Sending the rest again with on_conflict=skip is safe.
-//	@Description	The body may be up to 512 MiB (413 beyond, with the rows before the limit already stored). An empty upload and a CSV without a valid header are refused with 400; other content types with 415.
+//	@Description	Rows are written in batches of 10000 records, each batch in one transaction, two batches side by side. If the import stops (body over the limit, server or connection failure), each batch is stored whole or not at all: every line before the batches in progress is stored, those batches may or may not be, and the error answer says up to which line rows were stored. Sending the rest again with on_conflict=skip is safe.
+//	@Description	An NDJSON line over 1 MiB is rejected; a CSV record over 1 MiB stops the import (400). The body may be up to 512 MiB (413 beyond, with the rows before the limit already stored). An empty upload and a CSV without a valid header are refused with 400; other content types with 415. After an import that wrote 50000 rows or more, the planner statistics of the customer tables are refreshed before the answer.
 //	@Tags			customers
 //	@Accept			text/csv,application/x-ndjson,application/jsonl
 //	@Produce		json
@@ -96,7 +101,7 @@ type ImportError struct {
 func (s *Server) importCustomers(c *gin.Context) {
 	start := time.Now()
 	format := strings.ToLower(c.ContentType())
-	if !importFormats[format] {
+	if !importFormat(format) {
 		c.AbortWithStatusJSON(http.StatusUnsupportedMediaType, ErrorBody{Error: ErrorDetail{
 			Code:    "unsupported_media_type",
 			Message: "Content-Type must be text/csv, application/x-ndjson or application/jsonl",
@@ -116,22 +121,37 @@ func (s *Server) importCustomers(c *gin.Context) {
 	}
 	run := &importRun{
 		db: s.db, mode: mode, defaultTZ: s.defaultTZ, log: logger(c),
-		zones: map[string]string{}, res: ImportResult{Errors: []ImportError{}},
+		readProblem: s.readProblem, zones: map[string]string{}, phones: newPhoneSet(),
+		errors: []ImportError{}, done: map[int]importMark{},
 	}
 	run.debug = run.log.Enabled(c.Request.Context(), slog.LevelDebug)
-	err = run.run(c.Request.Context(), records)
-	run.close()
-	if err != nil {
-		s.answerImportFailure(c, run, err)
+	if err := run.run(c.Request.Context(), records); err != nil {
+		answerImportFailure(c, run, err)
 		return
 	}
+	if run.inserted+run.updated >= importAnalyzeRows {
+		if err := s.db.AnalyzeCustomers(c.Request.Context()); err != nil {
+			run.log.Warn("refreshing statistics after customer import", "error", err.Error())
+		}
+	}
+	res := ImportResult{
+		Inserted: run.inserted, Updated: run.updated, Skipped: run.skipped,
+		Rejected: run.rejected, Errors: run.errors, ErrorsTruncated: run.truncated,
+	}
 	run.log.Info("customers imported", "format", format, "on_conflict", string(mode),
-		"inserted", run.res.Inserted, "updated", run.res.Updated, "skipped", run.res.Skipped,
-		"rejected", run.res.Rejected, "lines", run.lastLine, "duration_ms", time.Since(start).Milliseconds())
-	c.JSON(http.StatusOK, run.res)
+		"inserted", res.Inserted, "updated", res.Updated, "skipped", res.Skipped,
+		"rejected", res.Rejected, "lines", run.lastLine, "duration_ms", time.Since(start).Milliseconds())
+	c.JSON(http.StatusOK, res)
 }
 
-var importFormats = map[string]bool{"text/csv": true, "application/x-ndjson": true, "application/jsonl": true}
+// importFormat reports whether a media type is one the import reads.
+func importFormat(mediaType string) bool {
+	switch mediaType {
+	case "text/csv", "application/x-ndjson", "application/jsonl":
+		return true
+	}
+	return false
+}
 
 // readProblem turns a failure to read the body into a domain error.
 func (s *Server) readProblem(err error) error {
@@ -147,60 +167,71 @@ func (s *Server) readProblem(err error) error {
 }
 
 // answerImportFailure answers an import that stopped early, telling the
-// client which lines are stored so it can resend the rest.
-func (s *Server) answerImportFailure(c *gin.Context, run *importRun, err error) {
-	err = s.readProblem(err)
+// client which lines are stored so it can send the rest again.
+func answerImportFailure(c *gin.Context, run *importRun, err error) {
 	progress := run.progress()
-	run.log.Warn("customer import stopped", "error", err.Error(), "stored_up_to_line", run.committedLine,
-		"inserted", run.res.Inserted, "updated", run.res.Updated, "skipped", run.res.Skipped, "rejected", run.res.Rejected)
 	var de *domain.Error
-	if !errors.As(err, &de) || de.Code == domain.CodeInternal {
-		if errors.Is(err, context.Canceled) && c.Request.Context().Err() != nil {
-			writeError(c, err)
-			return
-		}
+	switch {
+	case errors.Is(err, context.Canceled) && c.Request.Context().Err() != nil:
+		run.log.Warn("customer import stopped: the client went away", "progress", progress)
+		writeError(c, err)
+	case !errors.As(err, &de) || de.Code == domain.CodeInternal:
+		run.log.Error("customer import failed", "error", err.Error(), "progress", progress)
 		c.AbortWithStatusJSON(http.StatusInternalServerError, ErrorBody{Error: ErrorDetail{
 			Code: string(domain.CodeInternal), Message: "internal error; " + progress,
 		}})
-		return
+	default:
+		run.log.Warn("customer import stopped", "error", err.Error(), "progress", progress)
+		writeError(c, &domain.Error{Code: de.Code, Message: de.Message + "; " + progress, Fields: de.Fields, Err: de.Err})
 	}
-	writeError(c, &domain.Error{Code: de.Code, Message: de.Message + "; " + progress, Fields: de.Fields, Err: de.Err})
 }
 
-// importRun is the state of one import request. Reading and validating
-// (the request's goroutine) overlaps with writing (a second goroutine):
-// the reader owns the fields up to batch, the writer the rest; both are
-// read by the handler only after the writer is done.
+// importRun is the state of one import request. The request's goroutine
+// reads, validates and batches records; importSessions writers store the
+// batches side by side, each batch in one transaction on the writer's own
+// connection. Repeated phones are caught while reading, so batches never
+// share a phone and the writers cannot collide.
 type importRun struct {
-	db        *postgres.DB
-	mode      postgres.ImportConflict
-	defaultTZ string
-	log       *slog.Logger
-	debug     bool
+	db          *postgres.DB
+	mode        postgres.ImportConflict
+	defaultTZ   string
+	log         *slog.Logger
+	debug       bool
+	readProblem func(error) error
 
 	// Reader's state.
 	//
 	// zones memoizes domain.ValidateTimezone: loading a zone reads zone
 	// data on every call, which would dominate the cost of a large import.
-	zones    map[string]string
-	batch    importBatch
-	records  int64 // records read, valid or not
-	lastLine int64 // line of the last record read
+	zones     map[string]string
+	phones    *phoneSet
+	batch     importBatch
+	batches   int   // batches handed to the writers
+	records   int64 // records read, valid or not
+	lastLine  int64 // line of the last record read
+	rejected  int
+	errors    []ImportError
+	truncated bool
 
-	// Writer's state.
-	im            *postgres.Importer
-	res           ImportResult
-	committedLine int64 // last line of the last committed batch
-	partialLine   int64 // last line of a batch that failed after storing part of it
+	// Writers' state, guarded by mu.
+	mu                         sync.Mutex
+	inserted, updated, skipped int
+	done                       map[int]importMark // committed batches by number
 }
 
-// importBatch is what is written at once: its valid rows and the rejected
-// records among the same lines.
+// importBatch is what one transaction writes: the valid rows among a run of
+// records.
 type importBatch struct {
-	rows     []postgres.ImportRow
-	rejects  []ImportError
-	records  int
+	seq  int
+	rows []postgres.ImportRow
+	mark importMark
+}
+
+// importMark is where a batch ends and how many of its records were
+// rejected; progress reports are built from the marks of committed batches.
+type importMark struct {
 	lastLine int64
+	rejected int
 }
 
 // run reads every record and writes the batches; it returns the first
@@ -209,15 +240,22 @@ type importBatch struct {
 func (r *importRun) run(ctx context.Context, records recordReader) error {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	batches := make(chan importBatch, 1)
-	written := make(chan error, 1)
-	go func() { written <- r.writeAll(ctx, batches, cancel) }()
+	batches := make(chan importBatch, importSessions)
+	errs := make([]error, importSessions)
+	var wg sync.WaitGroup
+	for i := range importSessions {
+		wg.Go(func() { errs[i] = r.writeAll(ctx, batches, cancel) })
+	}
 	readErr := r.readAll(ctx, records, batches)
 	close(batches)
-	if err := <-written; err != nil {
-		return err
+	wg.Wait()
+	if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {
+		return cause // a writer failed
 	}
-	return readErr
+	if readErr != nil {
+		return readErr
+	}
+	return errors.Join(errs...)
 }
 
 func (r *importRun) readAll(ctx context.Context, records recordReader, batches chan<- importBatch) error {
@@ -228,10 +266,10 @@ func (r *importRun) readAll(ctx context.Context, records recordReader, batches c
 			break
 		}
 		if err != nil {
-			return err
+			return r.readProblem(err)
 		}
 		r.add(&rec)
-		if r.batch.records >= importBatchSize {
+		if len(r.batch.rows)+r.batch.mark.rejected >= importBatchSize {
 			if err := r.send(ctx, batches); err != nil {
 				return err
 			}
@@ -243,13 +281,15 @@ func (r *importRun) readAll(ctx context.Context, records recordReader, batches c
 	return r.send(ctx, batches)
 }
 
-// send hands the current batch to the writer and starts a new one.
+// send hands the current batch to the writers and starts a new one.
 func (r *importRun) send(ctx context.Context, batches chan<- importBatch) error {
 	b := r.batch
 	r.batch = importBatch{}
-	if b.records == 0 {
+	if b.mark.lastLine == 0 {
 		return nil
 	}
+	b.seq = r.batches
+	r.batches++
 	select {
 	case batches <- b:
 		return nil
@@ -262,17 +302,30 @@ func (r *importRun) send(ctx context.Context, batches chan<- importBatch) error 
 func (r *importRun) add(rec *importRecord) {
 	r.records++
 	r.lastLine = rec.line
+	r.batch.mark.lastLine = rec.line
+	cust, problem := r.validate(rec)
+	if problem == "" && !r.phones.add(cust.Phone) {
+		problem = "duplicate phone in upload"
+	}
+	if problem != "" {
+		r.reject(ImportError{Line: rec.line, Phone: clip(rec.phone), Error: problem})
+		return
+	}
 	if r.batch.rows == nil {
 		r.batch.rows = make([]postgres.ImportRow, 0, importBatchSize)
 	}
-	r.batch.records++
-	r.batch.lastLine = rec.line
-	cust, problem := r.validate(rec)
-	if problem != "" {
-		r.batch.rejects = append(r.batch.rejects, ImportError{Line: rec.line, Phone: clip(rec.phone), Error: problem})
-		return
-	}
 	r.batch.rows = append(r.batch.rows, postgres.ImportRow{Line: rec.line, Customer: cust})
+}
+
+// reject counts a rejected record and lists it while there is room.
+func (r *importRun) reject(e ImportError) {
+	r.rejected++
+	r.batch.mark.rejected++
+	if len(r.errors) < maxImportErrors {
+		r.errors = append(r.errors, e)
+	} else {
+		r.truncated = true
+	}
 }
 
 // validate applies the rules of POST /api/customers to one record.
@@ -328,65 +381,52 @@ func (r *importRun) checkZone(name string) string {
 	return p
 }
 
-// writeAll writes batches in order until the channel closes or one fails;
-// a failure stops the reader through cancel.
+// writeAll is one writer: it stores batches on its own connection until
+// the channel closes or a batch fails, which stops the others through
+// cancel.
 func (r *importRun) writeAll(ctx context.Context, batches <-chan importBatch, cancel context.CancelCauseFunc) error {
+	var im *postgres.Importer
+	defer func() {
+		if im != nil {
+			if err := im.Close(); err != nil {
+				r.log.Warn("closing customer import", "error", err.Error())
+			}
+		}
+	}()
 	for b := range batches {
-		if err := r.flush(ctx, b); err != nil {
+		if ctx.Err() != nil {
+			return context.Cause(ctx)
+		}
+		var out postgres.ImportBatch
+		var err error
+		if len(b.rows) > 0 {
+			if im == nil {
+				// Reserved on first use, so uploads refused early
+				// never take a connection.
+				im, err = r.db.StartImport(ctx, r.mode)
+			}
+			if err == nil {
+				out, err = im.Write(ctx, b.rows)
+			}
+		}
+		if err != nil {
 			cancel(err)
 			return err
 		}
-	}
-	return nil
-}
-
-// flush writes one batch and records its outcome.
-func (r *importRun) flush(ctx context.Context, b importBatch) error {
-	if len(b.rows) > 0 {
-		out, err := r.write(ctx, b.rows)
-		r.res.Inserted += out.Inserted
-		r.res.Updated += out.Updated
-		r.res.Skipped += out.Skipped
-		if err != nil {
-			if out.Inserted+out.Updated+out.Skipped > 0 {
-				r.partialLine = b.lastLine
-			}
-			return err
-		}
-		for _, d := range out.Duplicates {
-			b.rejects = append(b.rejects, ImportError{Line: d.Line, Phone: d.Phone, Error: "duplicate phone in upload"})
-		}
 		r.logWritten(ctx, out.Written)
+		r.commit(b, out)
 	}
-	r.report(b.rejects)
-	r.committedLine = b.lastLine
 	return nil
 }
 
-// write stores rows, reserving the store's importer on first use so that
-// uploads refused early never take a connection.
-func (r *importRun) write(ctx context.Context, rows []postgres.ImportRow) (postgres.ImportBatch, error) {
-	if r.im == nil {
-		im, err := r.db.StartImport(ctx, postgres.ImportOptions{OnConflict: r.mode, Sessions: importSessions})
-		if err != nil {
-			return postgres.ImportBatch{}, err
-		}
-		r.im = im
-	}
-	return r.im.Write(ctx, rows)
-}
-
-// report counts a batch's rejected rows and lists them, in line order, up
-// to the cap.
-func (r *importRun) report(rejects []ImportError) {
-	sort.Slice(rejects, func(i, j int) bool { return rejects[i].Line < rejects[j].Line })
-	r.res.Rejected += len(rejects)
-	room := maxImportErrors - len(r.res.Errors)
-	if len(rejects) > room {
-		rejects = rejects[:room]
-		r.res.ErrorsTruncated = true
-	}
-	r.res.Errors = append(r.res.Errors, rejects...)
+// commit records a stored batch.
+func (r *importRun) commit(b importBatch, out postgres.ImportBatch) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.inserted += out.Inserted
+	r.updated += out.Updated
+	r.skipped += out.Skipped
+	r.done[b.seq] = b.mark
 }
 
 // logWritten logs one debug line per written customer; the check keeps a
@@ -405,28 +445,40 @@ func (r *importRun) logWritten(ctx context.Context, written []postgres.ImportedC
 	}
 }
 
-func (r *importRun) close() {
-	if r.im == nil {
-		return
-	}
-	if err := r.im.Close(); err != nil {
-		r.log.Warn("closing customer import", "error", err.Error())
-	}
-}
-
-// progress says what an interrupted import stored, so the client can send
-// the rest again (with on_conflict=skip, rows already stored are skipped).
+// progress says what an interrupted import stored: every line up to the
+// end of the first batch that is not committed, and maybe some batches
+// after it (writers work side by side). Sending the rest again with
+// on_conflict=skip is safe either way.
 func (r *importRun) progress() string {
-	counts := fmt.Sprintf("inserted %d, updated %d, skipped %d, rejected %d", r.res.Inserted, r.res.Updated, r.res.Skipped, r.res.Rejected)
-	switch {
-	case r.partialLine > 0:
-		return fmt.Sprintf("lines 1-%d were processed and lines %d-%d only in part (%s); nothing after line %d was stored",
-			r.committedLine, r.committedLine+1, r.partialLine, counts, r.partialLine)
-	case r.committedLine > 0:
-		return fmt.Sprintf("lines 1-%d were processed and stored (%s); nothing after line %d was stored",
-			r.committedLine, counts, r.committedLine)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var prefix, last int64
+	rejected := 0
+	contiguous := true
+	for seq := 0; seq < r.batches; seq++ {
+		m, ok := r.done[seq]
+		if !ok {
+			contiguous = false
+			continue
+		}
+		rejected += m.rejected
+		last = m.lastLine
+		if contiguous {
+			prefix = m.lastLine
+		}
 	}
-	return "nothing was stored"
+	if last == 0 {
+		return "nothing was stored"
+	}
+	counts := fmt.Sprintf("inserted %d, updated %d, skipped %d, rejected %d", r.inserted, r.updated, r.skipped, rejected)
+	switch {
+	case prefix == 0:
+		return fmt.Sprintf("lines 1-%d were stored in part (%s); nothing after line %d was stored", last, counts, last)
+	case prefix == last:
+		return fmt.Sprintf("lines 1-%d were processed and stored (%s); nothing after line %d was stored", last, counts, last)
+	}
+	return fmt.Sprintf("lines 1-%d were processed and stored, lines %d-%d in part (%s); nothing after line %d was stored",
+		prefix, prefix+1, last, counts, last)
 }
 
 // fieldsText renders field problems as one line, e.g. "phone must match ...".
@@ -694,7 +746,8 @@ func splitTags(s string) []string {
 // because quoted fields may span lines.
 var errRecordTooLong = errors.New("CSV record too long")
 
-// recordLimit fails when one record pulls more than max bytes from the body.
+// recordLimit fails the body once one record has pulled more than max bytes
+// from it; read-ahead makes the bound loose by one buffer.
 type recordLimit struct {
 	r      io.Reader
 	n, max int

@@ -347,6 +347,22 @@ func TestImportAcrossBatches(t *testing.T) {
 	}
 }
 
+func TestImportLongRecords(t *testing.T) {
+	b := setup(t)
+	long := `{"phone":"79160000001","tags":["` + strings.Repeat("x", 1<<20) + `"]}`
+	got := b.importBody("", "application/x-ndjson", long+"\n"+`{"phone":"79160000002"}`+"\n")
+	if got.Inserted != 1 || got.Rejected != 1 || got.Errors[0].Line != 1 || !strings.Contains(got.Errors[0].Error, "longer than") {
+		t.Fatalf("an overlong NDJSON line must be rejected alone: %+v", got)
+	}
+	// A CSV record cannot be skipped (quotes may span lines): the import stops.
+	msg := b.importFailure(http.StatusBadRequest, "", "text/csv",
+		"phone,tags\n79160000003,a\n79160000004,\""+strings.Repeat("y", 2<<20)+"\"\n", "invalid")
+	if !strings.Contains(msg, "after line 2 is longer than") || !strings.Contains(msg, "nothing was stored") {
+		t.Fatalf("overlong CSV record: %q", msg)
+	}
+	wantStored(t, b.stored(), "79160000002 916 Europe/Moscow ")
+}
+
 func TestImportErrorListIsCapped(t *testing.T) {
 	b := setup(t)
 	got := b.importBody("", "text/csv", csvRows(1500, func(i int) string { return "7,,,\n" }))
