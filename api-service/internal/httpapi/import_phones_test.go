@@ -17,9 +17,7 @@ func TestPhoneSet(t *testing.T) {
 		phones = append(phones, fmt.Sprintf("7916%07d", i))
 		phones = append(phones, fmt.Sprintf("7%010d", r.Int64N(10_000_000_000)))
 	}
-	for _, p := range phones[:30000] {
-		phones = append(phones, p) // every one of these is a repeat
-	}
+	phones = append(phones, phones[:30000]...) // every one of these is a repeat
 	for i, p := range phones {
 		if got := s.add(p); got != !want[p] {
 			t.Fatalf("add %s (#%d): %v, want %v", p, i, got, !want[p])
