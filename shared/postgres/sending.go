@@ -1,0 +1,180 @@
+package postgres
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+
+	"mailing/shared/domain"
+)
+
+// Job is a claimed message with everything needed to send it.
+type Job struct {
+	MessageID  int64
+	MailoutID  int64
+	CustomerID int64
+	Attempts   int // attempts made before this one
+	Phone      string
+	Timezone   string
+	Text       string
+	EndAt      time.Time
+	Window     *domain.SendWindow
+}
+
+// ClaimMessages marks the given messages as sending and returns them as
+// jobs, in one statement. Only a pending message of a running mailout whose
+// end time is after now, whose customer exists and whose retry time has
+// come is claimed; a message claimed by another worker, already final, or
+// early is left alone, so a redelivered or duplicated job never sends twice.
+func (db *DB) ClaimMessages(ctx context.Context, ids []int64, now time.Time) ([]Job, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	var jobs []Job
+	err := db.withPgx(ctx, func(pc *pgx.Conn) error {
+		rows, err := pc.Query(ctx, `UPDATE messages m SET status = 'sending', updated_at = $2::timestamptz
+			FROM mailouts mo, customers c
+			WHERE m.id = ANY ($1) AND m.status = 'pending'
+			  AND (m.next_attempt_at IS NULL OR m.next_attempt_at <= $2::timestamptz + interval '1 second')
+			  AND mo.id = m.mailout_id AND mo.status = 'running' AND mo.end_at > $2
+			  AND c.id = m.customer_id
+			RETURNING m.id, m.mailout_id, m.customer_id, m.attempts, c.phone, c.timezone,
+			          mo.text, mo.end_at, mo.window_start, mo.window_end`, ids, now)
+		if err != nil {
+			return err
+		}
+		jobs, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (Job, error) {
+			var j Job
+			var ws, we *int16
+			err := r.Scan(&j.MessageID, &j.MailoutID, &j.CustomerID, &j.Attempts, &j.Phone, &j.Timezone,
+				&j.Text, &j.EndAt, &ws, &we)
+			j.EndAt = j.EndAt.UTC()
+			if ws != nil && we != nil {
+				j.Window = &domain.SendWindow{Start: domain.Clock(*ws), End: domain.Clock(*we)}
+			}
+			return j, err
+		})
+		return err
+	})
+	if err != nil {
+		return nil, translate(err, "message claims")
+	}
+	return jobs, nil
+}
+
+// Outcome is the result of handling one claimed message.
+type Outcome struct {
+	MessageID int64
+	// Status is the message's new status: sent, failed, expired, or
+	// pending (retry later at NextAttemptAt).
+	Status domain.MessageStatus
+	// CountAttempt is set when a request was made (or may have been): a
+	// deferral by the send window or an open breaker is not an attempt.
+	CountAttempt  bool
+	NextAttemptAt time.Time
+	Error         string
+	At            time.Time
+}
+
+// RecordOutcomes writes a batch of outcomes in one statement. Only messages
+// still in status sending change: an outcome for a claim the reconciler
+// has already taken back is dropped. It returns how many rows changed.
+func (db *DB) RecordOutcomes(ctx context.Context, outs []Outcome) (int64, error) {
+	if len(outs) == 0 {
+		return 0, nil
+	}
+	n := len(outs)
+	ids, statuses, incs, errs := make([]int64, n), make([]string, n), make([]int32, n), make([]string, n)
+	nexts, ats := make([]pgtype.Timestamptz, n), make([]time.Time, n)
+	for i, o := range outs {
+		ids[i], statuses[i], errs[i], ats[i] = o.MessageID, string(o.Status), truncate(o.Error, 500), o.At
+		if o.CountAttempt {
+			incs[i] = 1
+		}
+		if o.Status == domain.MessagePending {
+			nexts[i] = pgtype.Timestamptz{Time: o.NextAttemptAt, Valid: true}
+		}
+	}
+	var changed int64
+	err := db.withPgx(ctx, func(pc *pgx.Conn) error {
+		tag, err := pc.Exec(ctx, `UPDATE messages m SET status = u.status, attempts = m.attempts + u.inc,
+				last_error = u.err, next_attempt_at = u.next,
+				sent_at = CASE WHEN u.status = 'sent' THEN u.at ELSE m.sent_at END,
+				updated_at = u.at
+			FROM unnest($1::bigint[], $2::text[], $3::int[], $4::text[], $5::timestamptz[], $6::timestamptz[])
+			     AS u(id, status, inc, err, next, at)
+			WHERE m.id = u.id AND m.status = 'sending'`, ids, statuses, incs, errs, nexts, ats)
+		changed = tag.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return 0, translate(err, "message outcomes")
+	}
+	return changed, nil
+}
+
+// ExpireOverdue marks pending messages of mailouts whose end time has
+// passed as expired and returns how many changed.
+func (db *DB) ExpireOverdue(ctx context.Context, now time.Time) (int64, error) {
+	res := db.q(ctx).Exec(`UPDATE messages m SET status = 'expired', last_error = 'end time reached', updated_at = ?
+		FROM mailouts mo
+		WHERE mo.status = 'running' AND mo.end_at <= ? AND m.mailout_id = mo.id AND m.status = 'pending'`, now, now)
+	return res.RowsAffected, translate(res.Error, "messages")
+}
+
+// ReleaseStaleClaims returns messages claimed longer ago than olderThan
+// (their worker died) to pending, counting the attempt that may have
+// reached the external API; past the end time they expire instead.
+func (db *DB) ReleaseStaleClaims(ctx context.Context, now time.Time, olderThan time.Duration) (int64, error) {
+	res := db.q(ctx).Exec(`UPDATE messages m SET
+			status = CASE WHEN mo.end_at <= ? THEN 'expired' ELSE 'pending' END,
+			attempts = m.attempts + 1, last_error = 'claim abandoned by a stopped worker',
+			next_attempt_at = NULL, updated_at = ?
+		FROM mailouts mo
+		WHERE m.status = 'sending' AND m.updated_at < ? AND mo.id = m.mailout_id`, now, now, now.Add(-olderThan))
+	return res.RowsAffected, translate(res.Error, "messages")
+}
+
+// LostJobs returns up to limit pending messages of running mailouts whose
+// job should have arrived more than grace ago (due retries, or never
+// retried messages untouched since then): their jobs may be lost and are
+// published again. Re-publishing is harmless: the claim sends only once.
+func (db *DB) LostJobs(ctx context.Context, now time.Time, grace time.Duration, limit int) ([]int64, error) {
+	var ids []int64
+	cutoff := now.Add(-grace)
+	err := db.q(ctx).Raw(`SELECT m.id FROM messages m JOIN mailouts mo ON mo.id = m.mailout_id
+		WHERE m.status = 'pending' AND mo.status = 'running'
+		  AND COALESCE(m.next_attempt_at, m.updated_at) < ?
+		ORDER BY m.id LIMIT ?`, cutoff, limit).Scan(&ids).Error
+	return ids, translate(err, "messages")
+}
+
+// FinishMailouts marks running mailouts whose messages are all final as
+// finished and returns their ids.
+func (db *DB) FinishMailouts(ctx context.Context, now time.Time) ([]int64, error) {
+	var ids []int64
+	err := db.q(ctx).Raw(`UPDATE mailouts mo SET status = 'finished', finished_at = ?, updated_at = ?
+		WHERE mo.status = 'running' AND NOT EXISTS (
+			SELECT 1 FROM messages m WHERE m.mailout_id = mo.id AND m.status IN ('pending', 'sending'))
+		RETURNING mo.id`, now, now).Scan(&ids).Error
+	return ids, translate(err, "mailouts")
+}
+
+// CancelStaleMessages cancels pending messages whose mailout is cancelled
+// (normally done by the cancel itself; this repairs anything that slipped).
+func (db *DB) CancelStaleMessages(ctx context.Context, now time.Time) (int64, error) {
+	res := db.q(ctx).Exec(`UPDATE messages m SET status = 'cancelled', last_error = 'mailout cancelled', updated_at = ?
+		FROM mailouts mo WHERE mo.id = m.mailout_id AND mo.status = 'cancelled' AND m.status = 'pending'`, now)
+	return res.RowsAffected, translate(res.Error, "messages")
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	// Cut on a character boundary: PostgreSQL rejects invalid UTF-8.
+	return strings.ToValidUTF8(s[:n], "")
+}
