@@ -35,3 +35,10 @@ type MailoutCancelledEvent struct {
 	MailoutID int64 `json:"mailout_id"`
 	Version   int64 `json:"version"`
 }
+
+// SendJob is the body of a message.send job: one message to deliver.
+// The sender re-reads everything else from the database when it claims it.
+type SendJob struct {
+	MessageID int64 `json:"message_id"`
+	MailoutID int64 `json:"mailout_id"`
+}

@@ -27,6 +27,7 @@ type appConfig struct {
 	DefaultTimezone string
 	LogLevel        string
 	LogFormat       string
+	AMQPURL         string
 	devSecretUsed   bool
 }
 
@@ -45,6 +46,7 @@ func loadConfig(getenv func(string) string, serving bool) (appConfig, error) {
 		DefaultTimezone: e.String("DEFAULT_TIMEZONE", "Europe/Moscow"),
 		LogLevel:        e.String("LOG_LEVEL", "info"),
 		LogFormat:       e.String("LOG_FORMAT", "json"),
+		AMQPURL:         e.String("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/"),
 	}
 	if c.JWTSecret == "" && c.Env == "dev" {
 		c.JWTSecret, c.devSecretUsed = devSecret, true

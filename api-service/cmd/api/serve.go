@@ -13,6 +13,8 @@ import (
 
 	"mailing/api-service/internal/auth"
 	"mailing/api-service/internal/httpapi"
+	"mailing/api-service/internal/relay"
+	"mailing/shared/broker"
 	"mailing/shared/postgres"
 )
 
@@ -34,6 +36,22 @@ func serve(ctx context.Context, cfg appConfig, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	// The relay publishes what the API commits to the outbox. The publisher
+	// connects lazily, so the API serves (and accepts mailouts) while the
+	// broker is down; the events wait in the outbox until it returns.
+	pub, err := broker.NewPublisher(broker.Config{URL: cfg.AMQPURL, Name: "api-relay", Logger: log})
+	if err != nil {
+		return err
+	}
+	defer pub.Close()
+	relayCtx, stopRelay := context.WithCancel(ctx)
+	relayDone := make(chan struct{})
+	go func() {
+		defer close(relayDone)
+		(&relay.Relay{DB: db, Publisher: pub, Log: log}).Run(relayCtx)
+	}()
+	defer func() { stopRelay(); <-relayDone }()
+
 	gin.SetMode(gin.ReleaseMode)
 	handler := httpapi.New(httpapi.Config{
 		DB: db, Log: log, Tokens: tokens, DefaultTimezone: cfg.DefaultTimezone,
