@@ -18,13 +18,21 @@ build:
 	@mkdir -p bin
 	go build -trimpath -ldflags "$(LDFLAGS)" -o bin/api ./api-service/cmd/api
 	go build -trimpath -ldflags "$(LDFLAGS)" -o bin/worker ./sender-worker/cmd/worker
+	go build -trimpath -ldflags "$(LDFLAGS)" -o bin/probe-sim ./sender-worker/cmd/probe-sim
 
 migrate: build
 	$(DEV_ENV) bin/api migrate
 
+# Starts probe-sim (the external API stand-in), one worker and the API
+# together; Ctrl-C stops all three.
 run: build
 	$(DEV_ENV) bin/api migrate
-	$(DEV_ENV) bin/api
+	@trap 'kill 0' INT TERM EXIT; \
+	export PROBE_TOKEN=$$(bin/probe-sim token); \
+	bin/probe-sim & \
+	$(DEV_ENV) bin/worker & \
+	$(DEV_ENV) bin/api & \
+	wait
 
 test:
 	@set -e; for m in $(MODULES); do \

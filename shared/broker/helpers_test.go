@@ -204,16 +204,6 @@ func receive(t *testing.T, got <-chan arrival, within time.Duration) arrival {
 	}
 }
 
-// nothingMore fails if a message arrives within wait.
-func nothingMore(t *testing.T, got <-chan arrival, wait time.Duration) {
-	t.Helper()
-	select {
-	case a := <-got:
-		t.Fatalf("unexpected message %q", a.d.Body)
-	case <-time.After(wait):
-	}
-}
-
 // closeConnections closes, through rabbitmqctl, every broker connection
 // whose name contains name, and returns how many it closed.
 func closeConnections(t *testing.T, name string) int {

@@ -138,18 +138,28 @@ func (db *DB) ReleaseStaleClaims(ctx context.Context, now time.Time, olderThan t
 	return res.RowsAffected, translate(res.Error, "messages")
 }
 
-// LostJobs returns up to limit pending messages of running mailouts whose
-// job should have arrived more than grace ago (due retries, or never
-// retried messages untouched since then): their jobs may be lost and are
-// published again. Re-publishing is harmless: the claim sends only once.
-func (db *DB) LostJobs(ctx context.Context, now time.Time, grace time.Duration, limit int) ([]int64, error) {
-	var ids []int64
-	cutoff := now.Add(-grace)
-	err := db.q(ctx).Raw(`SELECT m.id FROM messages m JOIN mailouts mo ON mo.id = m.mailout_id
-		WHERE m.status = 'pending' AND mo.status = 'running'
-		  AND COALESCE(m.next_attempt_at, m.updated_at) < ?
-		ORDER BY m.id LIMIT ?`, cutoff, limit).Scan(&ids).Error
-	return ids, translate(err, "messages")
+// JobRef names a message and its mailout.
+type JobRef struct {
+	MessageID int64
+	MailoutID int64
+}
+
+// LostJobs takes up to limit pending messages of running mailouts whose
+// job should have arrived more than grace ago (due retries, or messages
+// untouched since then): their jobs may be lost and are published again.
+// It stamps them as touched now, so the next pass does not pick them again
+// before another grace period. Re-publishing is harmless: the claim sends
+// only once.
+func (db *DB) LostJobs(ctx context.Context, now time.Time, grace time.Duration, limit int) ([]JobRef, error) {
+	var refs []JobRef
+	err := db.q(ctx).Raw(`UPDATE messages m SET next_attempt_at = NULL, updated_at = ?
+		WHERE m.id IN (
+			SELECT m2.id FROM messages m2 JOIN mailouts mo ON mo.id = m2.mailout_id
+			WHERE m2.status = 'pending' AND mo.status = 'running'
+			  AND COALESCE(m2.next_attempt_at, m2.updated_at) < ?
+			ORDER BY m2.id LIMIT ? FOR UPDATE OF m2 SKIP LOCKED)
+		RETURNING m.id AS message_id, m.mailout_id`, now, now.Add(-grace), limit).Scan(&refs).Error
+	return refs, translate(err, "messages")
 }
 
 // FinishMailouts marks running mailouts whose messages are all final as

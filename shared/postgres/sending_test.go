@@ -140,6 +140,9 @@ func TestOutcomesAndRepairs(t *testing.T) {
 	if err != nil || len(lost) != 3 {
 		t.Fatalf("lost jobs: %v %v", lost, err)
 	}
+	if again, _ := db.LostJobs(ctx, now.Add(40*time.Minute), time.Minute, 10); len(again) != 0 {
+		t.Fatalf("lost jobs picked twice within the grace period: %v", again)
+	}
 	if n, _ := db.ExpireOverdue(ctx, m.EndAt); n != 3 {
 		t.Fatalf("expired %d, want 3", n)
 	}

@@ -28,6 +28,7 @@ type appConfig struct {
 	LogLevel        string
 	LogFormat       string
 	AMQPURL         string
+	AMQPPrefix      string
 	devSecretUsed   bool
 }
 
@@ -47,6 +48,7 @@ func loadConfig(getenv func(string) string, serving bool) (appConfig, error) {
 		LogLevel:        e.String("LOG_LEVEL", "info"),
 		LogFormat:       e.String("LOG_FORMAT", "json"),
 		AMQPURL:         e.String("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/"),
+		AMQPPrefix:      getenv("AMQP_PREFIX"),
 	}
 	if c.JWTSecret == "" && c.Env == "dev" {
 		c.JWTSecret, c.devSecretUsed = devSecret, true

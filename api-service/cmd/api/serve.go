@@ -39,7 +39,7 @@ func serve(ctx context.Context, cfg appConfig, log *slog.Logger) error {
 	// The relay publishes what the API commits to the outbox. The publisher
 	// connects lazily, so the API serves (and accepts mailouts) while the
 	// broker is down; the events wait in the outbox until it returns.
-	pub, err := broker.NewPublisher(broker.Config{URL: cfg.AMQPURL, Name: "api-relay", Logger: log})
+	pub, err := broker.NewPublisher(broker.Config{URL: cfg.AMQPURL, Prefix: cfg.AMQPPrefix, Name: "api-relay", Logger: log})
 	if err != nil {
 		return err
 	}

@@ -1,5 +1,6 @@
-// Command worker runs the sending side of the mailing service. For now it
-// serves its health endpoints on WORKER_HTTP_ADDR, checking the database.
+// Command worker runs the sending side of the mailing service: the planner
+// (start events → message jobs), the sender (jobs → external API) and the
+// reconciler (repairs from the database). Any number may run at once.
 package main
 
 import (
@@ -12,10 +13,16 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 	"time"
 
-	"mailing/shared/config"
+	"mailing/sender-worker/internal/planner"
+	"mailing/sender-worker/internal/probe"
+	"mailing/sender-worker/internal/reconciler"
+	"mailing/sender-worker/internal/retry"
+	"mailing/sender-worker/internal/sender"
+	"mailing/shared/broker"
 	"mailing/shared/logging"
 	"mailing/shared/postgres"
 )
@@ -30,22 +37,96 @@ func main() {
 }
 
 func run(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
-	e := config.New(getenv)
-	addr := e.String("WORKER_HTTP_ADDR", ":9090")
-	dsn := e.String("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/mailing?sslmode=disable")
-	if err := e.Err(); err != nil {
-		return err
+	cfg, err := loadConfig(getenv)
+	if err != nil {
+		return fmt.Errorf("configuration: %w", err)
 	}
-	log, err := logging.New(stdout, getenv("LOG_LEVEL"), getenv("LOG_FORMAT"), "worker")
+	log, err := logging.New(stdout, cfg.LogLevel, cfg.LogFormat, "worker")
 	if err != nil {
 		return err
 	}
-	db, err := postgres.Open(ctx, dsn, log)
+	db, err := postgres.Open(ctx, cfg.DatabaseURL, log)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
+	bcfg := broker.Config{URL: cfg.AMQPURL, Prefix: cfg.BrokerPrefix, Name: "worker", Logger: log}
+	pub, err := broker.NewPublisher(bcfg)
+	if err != nil {
+		return err
+	}
+	defer pub.Close()
+	client, err := probe.New(probe.Config{
+		URL: cfg.ProbeURL, Token: cfg.ProbeToken, Timeout: cfg.ProbeTimeout, MaxConns: cfg.Concurrency,
+		Breaker: probe.BreakerConfig{ConsecutiveFailures: uint32(cfg.BreakerFailures), OpenTimeout: cfg.BreakerOpen},
+		OnStateChange: func(from, to probe.State) {
+			log.Warn("circuit breaker state changed", "from", from.String(), "to", to.String())
+		},
+	}, log)
+	if err != nil {
+		return err
+	}
+	defer client.Close()
 
+	plan := &planner.Planner{DB: db, Pub: pub, Log: log}
+	send := sender.New(sender.Config{
+		DB: db, Pub: pub, Client: client, Log: log, Concurrency: cfg.Concurrency, Rate: float64(cfg.Rate),
+		Policy: retry.Policy{MaxAttempts: cfg.MaxAttempts, Base: cfg.BackoffBase, Max: cfg.BackoffMax},
+	})
+	rec := &reconciler.Reconciler{DB: db, Planner: plan, Log: log, Interval: cfg.ReconcileInterval,
+		StaleClaim: 2*cfg.ProbeTimeout + 30*time.Second, Grace: cfg.LostJobAfter}
+
+	srv, ln, err := healthServer(cfg.HTTPAddr, db, pub)
+	if err != nil {
+		return err
+	}
+	log.Info("listening", "addr", ln.Addr().String())
+
+	stopBatches := send.Start()
+	var wg sync.WaitGroup
+	errc := make(chan error, 4)
+	consume := func(queue string, prefetch int, h func(context.Context, broker.Delivery)) {
+		defer wg.Done()
+		c, err := broker.NewConsumer(bcfg)
+		if err == nil {
+			err = c.Consume(ctx, queue, prefetch, h)
+		}
+		if err != nil {
+			errc <- fmt.Errorf("consume %s: %w", queue, err)
+		}
+	}
+	wg.Add(4)
+	go consume(broker.StartQueue, 4, plan.Handle)
+	go consume(broker.SendQueue, cfg.Prefetch, send.Handle)
+	go func() { defer wg.Done(); rec.Run(ctx) }()
+	go func() {
+		defer wg.Done()
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errc <- fmt.Errorf("serve health: %w", err)
+		}
+	}()
+	log.Info("worker started", "concurrency", cfg.Concurrency, "prefetch", cfg.Prefetch, "probe_url", cfg.ProbeURL)
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case runErr = <-errc:
+		log.Error("worker stopping after a failure", "error", runErr.Error())
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
+	defer cancel()
+	_ = srv.Shutdown(shutdownCtx)
+	if runErr != nil {
+		return runErr
+	}
+	wg.Wait()
+	stopBatches()
+	log.Info("stopped")
+	return nil
+}
+
+// healthServer serves /healthz (alive) and /readyz (database and broker).
+func healthServer(addr string, db *postgres.DB, pub *broker.Publisher) (*http.Server, net.Listener, error) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
@@ -53,36 +134,23 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
-		pingCtx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
 		defer cancel()
-		if err := db.Ping(pingCtx); err != nil {
+		if err := db.Ping(ctx); err != nil {
 			w.WriteHeader(http.StatusServiceUnavailable)
 			_, _ = io.WriteString(w, `{"status":"unavailable","error":"database unreachable"}`)
+			return
+		}
+		if err := pub.Ping(ctx); err != nil {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = io.WriteString(w, `{"status":"unavailable","error":"broker unreachable"}`)
 			return
 		}
 		_, _ = io.WriteString(w, `{"status":"ok"}`)
 	})
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return fmt.Errorf("listen on %s: %w", addr, err)
+		return nil, nil, fmt.Errorf("listen on %s: %w", addr, err)
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	log.Info("listening", "addr", ln.Addr().String())
-	select {
-	case err := <-errc:
-		return fmt.Errorf("serve: %w", err)
-	case <-ctx.Done():
-	}
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
-	}
-	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	slog.Default().Debug("stopped")
-	return nil
+	return &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ErrorLog: slog.NewLogLogger(slog.Default().Handler(), slog.LevelWarn)}, ln, nil
 }

@@ -1,0 +1,156 @@
+// Package planner turns mailout start events into per-message jobs: it
+// starts a due mailout in the database (one set-based insert of its
+// messages) and streams one message.send job per pending message.
+package planner
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+
+	"mailing/shared/broker"
+	"mailing/shared/domain"
+	"mailing/shared/logging"
+	"mailing/shared/postgres"
+)
+
+// Publisher sends messages to the broker with confirms.
+type Publisher interface {
+	Publish(ctx context.Context, msgs []broker.Outgoing) error
+}
+
+// Planner handles the start queue.
+type Planner struct {
+	DB  *postgres.DB
+	Pub Publisher
+	Log *slog.Logger
+	Now func() time.Time
+	// PageSize is how many jobs are read and published per round trip.
+	PageSize int
+}
+
+func (p *Planner) now() time.Time {
+	if p.Now != nil {
+		return p.Now()
+	}
+	return time.Now()
+}
+
+// Handle processes one delivery of the start queue and acks it once its
+// effects are committed and published; on a failure it is requeued after a
+// pause, so a database outage does not spin.
+func (p *Planner) Handle(ctx context.Context, d broker.Delivery) {
+	topic, _ := d.Headers[broker.HeaderTopic].(string)
+	if topic != domain.TopicMailoutStart {
+		var ev struct {
+			MailoutID int64 `json:"mailout_id"`
+			Version   int64 `json:"version"`
+		}
+		_ = json.Unmarshal(d.Body, &ev)
+		p.Log.Info("mailout event received", "topic", topic, logging.MailoutID, ev.MailoutID, "version", ev.Version)
+		_ = d.Ack()
+		return
+	}
+	var ev domain.MailoutStartEvent
+	if err := json.Unmarshal(d.Body, &ev); err != nil || ev.MailoutID == 0 {
+		p.Log.Error("malformed start event dropped", "body", string(d.Body))
+		_ = d.Nack(false) // dead-lettered for inspection
+		return
+	}
+	if err := p.Start(ctx, ev.MailoutID, ev.Version, d.Body); err != nil {
+		p.Log.Error("start event failed; requeueing", logging.MailoutID, ev.MailoutID, "error", err.Error())
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Second):
+		}
+		_ = d.Nack(true)
+		return
+	}
+	_ = d.Ack()
+}
+
+// Start starts mailout id at version if it is due and publishes its jobs.
+// event is the start event's body, re-published with a delay when the
+// mailout is not due yet (nil: nothing is re-published; the reconciler
+// uses that).
+func (p *Planner) Start(ctx context.Context, id, version int64, event []byte) error {
+	log := p.Log.With(logging.MailoutID, id, "version", version)
+	res, err := p.DB.StartMailout(ctx, id, version, p.now())
+	if err != nil {
+		return fmt.Errorf("start mailout %d: %w", id, err)
+	}
+	switch res.Outcome {
+	case postgres.StartStale:
+		log.Info("start event ignored", "reason", res.Reason)
+		return nil
+	case postgres.StartExpired:
+		log.Warn("mailout ended before it could start; finished without messages", "end_at", res.EndAt)
+		return nil
+	case postgres.StartTooEarly:
+		if event == nil {
+			return nil
+		}
+		delay := min(res.StartAt.Sub(p.now()), broker.MaxDelay)
+		log.Info("start event early; delayed again", "start_at", res.StartAt, "delay_s", delay.Seconds())
+		return p.Pub.Publish(ctx, []broker.Outgoing{{
+			Queue: broker.StartQueue, Body: event, Delay: delay,
+			Headers: amqp.Table{broker.HeaderTopic: domain.TopicMailoutStart, broker.HeaderMailoutID: id},
+		}})
+	}
+	if res.Existing {
+		log.Info("start event for a running mailout; re-publishing its pending jobs")
+	} else {
+		log.Info("mailout started", "messages", res.Created)
+	}
+	started := time.Now()
+	n, err := p.PublishJobs(ctx, id)
+	if err != nil {
+		return err
+	}
+	log.Info("fan-out published", "jobs", n, "duration_ms", time.Since(started).Milliseconds())
+	return nil
+}
+
+// PublishJobs streams one job per pending message of a mailout, a page at
+// a time, so memory stays flat whatever the audience.
+func (p *Planner) PublishJobs(ctx context.Context, mailoutID int64) (int, error) {
+	size := p.PageSize
+	if size == 0 {
+		size = 2000
+	}
+	total := 0
+	var after int64
+	for {
+		ids, err := p.DB.PendingMessageIDs(ctx, mailoutID, after, size)
+		if err != nil {
+			return total, fmt.Errorf("read jobs of mailout %d: %w", mailoutID, err)
+		}
+		if len(ids) == 0 {
+			return total, nil
+		}
+		if err := p.Pub.Publish(ctx, Jobs(mailoutID, ids, 0)); err != nil {
+			return total, fmt.Errorf("publish jobs of mailout %d: %w", mailoutID, err)
+		}
+		total += len(ids)
+		after = ids[len(ids)-1]
+	}
+}
+
+// Jobs builds message.send jobs for the given messages of one mailout.
+func Jobs(mailoutID int64, ids []int64, delay time.Duration) []broker.Outgoing {
+	out := make([]broker.Outgoing, len(ids))
+	for i, id := range ids {
+		body, _ := json.Marshal(domain.SendJob{MessageID: id, MailoutID: mailoutID})
+		out[i] = broker.Outgoing{
+			Queue: broker.SendQueue, Body: body, Delay: delay,
+			MessageID: strconv.FormatInt(id, 10),
+			Headers:   amqp.Table{broker.HeaderMailoutID: mailoutID, broker.HeaderMessageID: id},
+		}
+	}
+	return out
+}

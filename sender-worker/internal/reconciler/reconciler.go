@@ -1,0 +1,109 @@
+// Package reconciler repairs the pipeline from the database, which is the
+// source of truth: it starts due mailouts whose start event was lost,
+// re-publishes jobs that never arrived, takes back claims of dead workers,
+// expires what the end time overtook and finishes completed mailouts. Every
+// step is an idempotent statement, so any number of workers may run it.
+package reconciler
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"mailing/sender-worker/internal/planner"
+	"mailing/shared/logging"
+	"mailing/shared/postgres"
+)
+
+// Reconciler runs repair passes on an interval.
+type Reconciler struct {
+	DB      *postgres.DB
+	Planner *planner.Planner
+	Log     *slog.Logger
+	// Interval between passes.
+	Interval time.Duration
+	// StaleClaim is how long a message may stay claimed before its worker
+	// is presumed dead; it must exceed the longest attempt.
+	StaleClaim time.Duration
+	// Grace is how late a job may be before it is presumed lost.
+	Grace time.Duration
+	Now   func() time.Time
+}
+
+// Run repairs until ctx ends.
+func (r *Reconciler) Run(ctx context.Context) {
+	t := time.NewTicker(r.Interval)
+	defer t.Stop()
+	for {
+		if err := r.Pass(ctx); err != nil && ctx.Err() == nil {
+			r.Log.Warn("reconcile pass failed", "error", err.Error())
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Pass runs every repair once.
+func (r *Reconciler) Pass(ctx context.Context) error {
+	now := time.Now
+	if r.Now != nil {
+		now = r.Now
+	}
+	due, err := r.DB.DueMailouts(ctx, now(), 100)
+	if err != nil {
+		return err
+	}
+	for _, m := range due {
+		r.Log.Info("reconciler: starting a due mailout whose start event did not arrive", logging.MailoutID, m.ID)
+		if err := r.Planner.Start(ctx, m.ID, m.Version, nil); err != nil {
+			return err
+		}
+	}
+	if n, err := r.DB.ReleaseStaleClaims(ctx, now(), r.StaleClaim); err != nil {
+		return err
+	} else if n > 0 {
+		r.Log.Warn("reconciler: released claims of stopped workers", "messages", n)
+	}
+	if n, err := r.DB.ExpireOverdue(ctx, now()); err != nil {
+		return err
+	} else if n > 0 {
+		r.Log.Info("reconciler: expired messages past their end time", "messages", n)
+	}
+	if n, err := r.DB.CancelStaleMessages(ctx, now()); err != nil {
+		return err
+	} else if n > 0 {
+		r.Log.Info("reconciler: cancelled pending messages of cancelled mailouts", "messages", n)
+	}
+	if err := r.republishLost(ctx, now()); err != nil {
+		return err
+	}
+	done, err := r.DB.FinishMailouts(ctx, now())
+	if err != nil {
+		return err
+	}
+	for _, id := range done {
+		r.Log.Info("mailout finished", logging.MailoutID, id)
+	}
+	return nil
+}
+
+func (r *Reconciler) republishLost(ctx context.Context, now time.Time) error {
+	lost, err := r.DB.LostJobs(ctx, now, r.Grace, 5000)
+	if err != nil || len(lost) == 0 {
+		return err
+	}
+	byMailout := map[int64][]int64{}
+	for _, j := range lost {
+		byMailout[j.MailoutID] = append(byMailout[j.MailoutID], j.MessageID)
+	}
+	for mailoutID, ids := range byMailout {
+		if err := r.Planner.Pub.Publish(ctx, planner.Jobs(mailoutID, ids, 0)); err != nil {
+			return err
+		}
+		r.Log.Info("reconciler: re-published jobs that did not arrive", logging.MailoutID, mailoutID, "messages", len(ids))
+	}
+	return nil
+}
