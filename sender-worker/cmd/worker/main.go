@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -50,7 +51,9 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		return err
 	}
 	defer db.Close()
-	bcfg := broker.Config{URL: cfg.AMQPURL, Prefix: cfg.BrokerPrefix, Name: "worker", Logger: log}
+	// The connection name shows in the management UI; the prefix tells
+	// apart workers of different deployments (or tests) on one broker.
+	bcfg := broker.Config{URL: cfg.AMQPURL, Prefix: cfg.BrokerPrefix, Name: strings.Trim(cfg.BrokerPrefix+"-worker", "-"), Logger: log}
 	pub, err := broker.NewPublisher(bcfg)
 	if err != nil {
 		return err
