@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"time"
 
@@ -24,6 +25,38 @@ type Job struct {
 	Window     *domain.SendWindow
 }
 
+// claimSQL claims messages by id, and reaches messages only through the
+// primary key whatever the statistics say. Written as one UPDATE ... FROM
+// mailouts, the planner may instead read every pending message of the
+// mailout through messages_mailout_status_idx and filter the ids out of
+// them, because the statistics of a mailout that has just been fanned out
+// (or of any new mailout id) say it has almost no pending messages: a scan
+// of the whole remaining audience per batch. So each id is looked up on its
+// own in a LATERAL subquery, whose LIMIT keeps the planner from merging it
+// into a join, and the UPDATE matches the result as an array of ids, which
+// only the primary key serves. FOR UPDATE OF m waits for a concurrent claim
+// of the same row and re-checks the status afterwards, so the UPDATE, which
+// only touches rows locked that way, claims each message once. Ids are
+// locked in ascending order (the caller sorts them), so overlapping batches
+// of two workers cannot deadlock.
+const claimSQL = `WITH due AS MATERIALIZED (
+		SELECT d.id FROM unnest($1::bigint[]) AS u(id)
+		CROSS JOIN LATERAL (
+			SELECT m.id FROM messages m
+			WHERE m.id = u.id AND m.status = 'pending'
+			  AND (m.next_attempt_at IS NULL OR m.next_attempt_at <= $2::timestamptz + interval '1 second')
+			  AND EXISTS (SELECT 1 FROM mailouts mo WHERE mo.id = m.mailout_id AND mo.status = 'running' AND mo.end_at > $2)
+			  AND EXISTS (SELECT 1 FROM customers c WHERE c.id = m.customer_id)
+			LIMIT 1 FOR UPDATE OF m) d
+	), claimed AS (
+		UPDATE messages m SET status = 'sending', updated_at = $2::timestamptz
+		WHERE m.id = ANY (ARRAY(SELECT id FROM due))
+		RETURNING m.id, m.mailout_id, m.customer_id, m.attempts
+	)
+	SELECT cl.id, cl.mailout_id, cl.customer_id, cl.attempts, c.phone, c.timezone,
+	       mo.text, mo.end_at, mo.window_start, mo.window_end
+	FROM claimed cl JOIN mailouts mo ON mo.id = cl.mailout_id JOIN customers c ON c.id = cl.customer_id`
+
 // ClaimMessages marks the given messages as sending and returns them as
 // jobs, in one statement. Only a pending message of a running mailout whose
 // end time is after now, whose customer exists and whose retry time has
@@ -35,14 +68,7 @@ func (db *DB) ClaimMessages(ctx context.Context, ids []int64, now time.Time) ([]
 	}
 	var jobs []Job
 	err := db.withPgx(ctx, func(pc *pgx.Conn) error {
-		rows, err := pc.Query(ctx, `UPDATE messages m SET status = 'sending', updated_at = $2::timestamptz
-			FROM mailouts mo, customers c
-			WHERE m.id = ANY ($1) AND m.status = 'pending'
-			  AND (m.next_attempt_at IS NULL OR m.next_attempt_at <= $2::timestamptz + interval '1 second')
-			  AND mo.id = m.mailout_id AND mo.status = 'running' AND mo.end_at > $2
-			  AND c.id = m.customer_id
-			RETURNING m.id, m.mailout_id, m.customer_id, m.attempts, c.phone, c.timezone,
-			          mo.text, mo.end_at, mo.window_start, mo.window_end`, ids, now)
+		rows, err := pc.Query(ctx, claimSQL, slices.Sorted(slices.Values(ids)), now)
 		if err != nil {
 			return err
 		}
@@ -127,15 +153,22 @@ func (db *DB) ExpireOverdue(ctx context.Context, now time.Time) (int64, error) {
 
 // ReleaseStaleClaims returns messages claimed longer ago than olderThan
 // (their worker died) to pending, counting the attempt that may have
-// reached the external API; past the end time they expire instead.
-func (db *DB) ReleaseStaleClaims(ctx context.Context, now time.Time, olderThan time.Duration) (int64, error) {
-	res := db.q(ctx).Exec(`UPDATE messages m SET
-			status = CASE WHEN mo.end_at <= ? THEN 'expired' ELSE 'pending' END,
-			attempts = m.attempts + 1, last_error = 'claim abandoned by a stopped worker',
-			next_attempt_at = NULL, updated_at = ?
-		FROM mailouts mo
-		WHERE m.status = 'sending' AND m.updated_at < ? AND mo.id = m.mailout_id`, now, now, now.Add(-olderThan))
-	return res.RowsAffected, translate(res.Error, "messages")
+// reached the external API; past the end time they expire instead. It
+// returns the messages put back to pending: their jobs were taken by the
+// dead worker, so the caller publishes them again.
+func (db *DB) ReleaseStaleClaims(ctx context.Context, now time.Time, olderThan time.Duration) ([]JobRef, error) {
+	var refs []JobRef
+	err := db.q(ctx).Raw(`WITH released AS (
+			UPDATE messages m SET
+				status = CASE WHEN mo.end_at <= ? THEN 'expired' ELSE 'pending' END,
+				attempts = m.attempts + 1, last_error = 'claim abandoned by a stopped worker',
+				next_attempt_at = NULL, updated_at = ?
+			FROM mailouts mo
+			WHERE m.status = 'sending' AND m.updated_at < ? AND mo.id = m.mailout_id
+			RETURNING m.id, m.mailout_id, m.status)
+		SELECT id AS message_id, mailout_id FROM released WHERE status = 'pending' ORDER BY id`,
+		now, now, now.Add(-olderThan)).Scan(&refs).Error
+	return refs, translate(err, "messages")
 }
 
 // JobRef names a message and its mailout.

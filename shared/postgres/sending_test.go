@@ -132,8 +132,8 @@ func TestOutcomesAndRepairs(t *testing.T) {
 		t.Fatal("claimed a message before its retry time")
 	}
 	// ids[4] is stuck in sending: its worker died.
-	if n, err := db.ReleaseStaleClaims(ctx, now.Add(time.Hour/2), time.Minute); err != nil || n != 1 {
-		t.Fatalf("release: %d %v", n, err)
+	if refs, err := db.ReleaseStaleClaims(ctx, now.Add(time.Hour/2), time.Minute); err != nil || len(refs) != 1 || refs[0].MessageID != ids[4] {
+		t.Fatalf("release: %v %v, want message %d back to pending", refs, err, ids[4])
 	}
 	check(ids[4], domain.MessagePending, 1)
 	lost, err := db.LostJobs(ctx, now.Add(40*time.Minute), time.Minute, 10)

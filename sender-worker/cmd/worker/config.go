@@ -24,9 +24,12 @@ type workerConfig struct {
 	BreakerOpen       time.Duration
 	ReconcileInterval time.Duration
 	LostJobAfter      time.Duration
-	BrokerPrefix      string
-	LogLevel          string
-	LogFormat         string
+	// StaleClaimAfter is how long a message may stay claimed before its
+	// worker is presumed dead and the claim is taken back.
+	StaleClaimAfter time.Duration
+	BrokerPrefix    string
+	LogLevel        string
+	LogFormat       string
 }
 
 func loadConfig(getenv func(string) string) (workerConfig, error) {
@@ -53,6 +56,19 @@ func loadConfig(getenv func(string) string) (workerConfig, error) {
 	}
 	if v := getenv("SENDER_RATE"); v != "" && v != "0" {
 		c.Rate = e.Int("SENDER_RATE", 0)
+	}
+	// A live claim lasts one attempt (PROBE_TIMEOUT) plus, under a rate cap,
+	// the wait for a token, for which every sending slot may be queued. A
+	// claim taken back while still live could be sent twice; the default
+	// leaves room for a slow database and a loaded worker on top.
+	longest := c.ProbeTimeout
+	if c.Rate > 0 {
+		longest += time.Duration(float64(c.Concurrency) / float64(c.Rate) * float64(time.Second))
+	}
+	c.StaleClaimAfter = e.Duration("RECONCILE_STALE_CLAIM_AFTER", 2*longest+30*time.Second)
+	if c.StaleClaimAfter <= longest {
+		e.Fail("RECONCILE_STALE_CLAIM_AFTER (%s) must exceed the longest claim, %s (PROBE_TIMEOUT plus SENDER_CONCURRENCY/SENDER_RATE seconds): a claim still being sent would be taken back",
+			c.StaleClaimAfter, longest)
 	}
 	if c.ProbeToken == "" {
 		e.Fail("PROBE_TOKEN is required: the bearer token of the external sending API")

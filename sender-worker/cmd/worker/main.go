@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"strings"
@@ -77,13 +78,20 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		Policy: retry.Policy{MaxAttempts: cfg.MaxAttempts, Base: cfg.BackoffBase, Max: cfg.BackoffMax},
 	})
 	rec := &reconciler.Reconciler{DB: db, Planner: plan, Log: log, Interval: cfg.ReconcileInterval,
-		StaleClaim: 2*cfg.ProbeTimeout + 30*time.Second, Grace: cfg.LostJobAfter}
+		StaleClaim: cfg.StaleClaimAfter, Grace: cfg.LostJobAfter}
 
 	srv, ln, err := healthServer(cfg.HTTPAddr, db, pub)
 	if err != nil {
 		return err
 	}
 	log.Info("listening", "addr", ln.Addr().String())
+	if addr := getenv("PPROF_ADDR"); addr != "" {
+		stopPprof, err := servePprof(addr, log)
+		if err != nil {
+			return err
+		}
+		defer stopPprof()
+	}
 
 	stopBatches := send.Start()
 	var wg sync.WaitGroup
@@ -126,6 +134,26 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	stopBatches()
 	log.Info("stopped")
 	return nil
+}
+
+// servePprof serves the runtime profiles (net/http/pprof) on addr, for
+// profiling under load. It is off unless PPROF_ADDR is set: profiles expose
+// internals and must never be reachable from outside.
+func servePprof(addr string, log *slog.Logger) (stop func(), err error) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen for pprof on %s: %w", addr, err)
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	log.Warn("serving pprof profiles", "addr", ln.Addr().String())
+	return func() { _ = srv.Close() }, nil
 }
 
 // healthServer serves /healthz (alive) and /readyz (database and broker).

@@ -28,6 +28,11 @@ type pipeline struct {
 	t    *testing.T
 	db   *postgres.DB
 	sim  *probesim.Server
+	bcfg broker.Config
+	// vars is the first worker's environment; more workers start from it.
+	vars map[string]string
+	// logs collects the log lines of every in-process worker.
+	logs *logSink
 	next int // phones are numbered in creation order
 }
 
@@ -60,31 +65,58 @@ func startPipeline(t *testing.T, extra map[string]string) *pipeline {
 	for k, v := range extra {
 		vars[k] = v
 	}
-	done := make(chan error, 1)
-	go func() { done <- run(ctx, func(k string) string { return vars[k] }, io.Discard) }()
 	pub, err := broker.NewPublisher(bcfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	relayDone := make(chan struct{})
 	go func() { defer close(relayDone); relay(ctx, db, pub) }()
+	// Registered before any worker's, so it runs after every worker stopped.
 	t.Cleanup(func() {
 		cancel()
 		<-relayDone
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("worker run: %v", err)
-			}
-		case <-time.After(30 * time.Second):
-			t.Error("worker did not stop")
-		}
 		_ = pub.Close()
 		sim.Close()
 		api.Close()
 		_ = db.Close()
 	})
-	return &pipeline{t: t, db: db, sim: sim}
+	p := &pipeline{t: t, db: db, sim: sim, bcfg: bcfg, vars: vars, logs: &logSink{}}
+	p.startWorker(nil)
+	return p
+}
+
+// startWorker runs one more worker in-process on the pipeline's
+// environment, changed by extra; it is stopped when the test ends, and
+// must then return nil.
+func (p *pipeline) startWorker(extra map[string]string) {
+	p.t.Helper()
+	vars := p.env(extra)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, func(k string) string { return vars[k] }, p.logs) }()
+	p.t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				p.t.Errorf("worker run: %v", err)
+			}
+		case <-time.After(30 * time.Second):
+			p.t.Error("worker did not stop")
+		}
+	})
+}
+
+// env is the pipeline's worker environment changed by extra.
+func (p *pipeline) env(extra map[string]string) map[string]string {
+	vars := make(map[string]string, len(p.vars)+len(extra))
+	for k, v := range p.vars {
+		vars[k] = v
+	}
+	for k, v := range extra {
+		vars[k] = v
+	}
+	return vars
 }
 
 // relay publishes the outbox like the API's relay: start events delayed to

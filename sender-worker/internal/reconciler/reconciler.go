@@ -62,10 +62,17 @@ func (r *Reconciler) Pass(ctx context.Context) error {
 			return err
 		}
 	}
-	if n, err := r.DB.ReleaseStaleClaims(ctx, now(), r.StaleClaim); err != nil {
+	released, err := r.DB.ReleaseStaleClaims(ctx, now(), r.StaleClaim)
+	if err != nil {
 		return err
-	} else if n > 0 {
-		r.Log.Warn("reconciler: released claims of stopped workers", "messages", n)
+	}
+	if len(released) > 0 {
+		r.Log.Warn("reconciler: released claims of stopped workers", "messages", len(released))
+		// The dead worker took their jobs with it; waiting for the lost-job
+		// grace period would hold them back for no reason.
+		if err := r.publish(ctx, released, "reconciler: re-published jobs of released claims"); err != nil {
+			return err
+		}
 	}
 	if n, err := r.DB.ExpireOverdue(ctx, now()); err != nil {
 		return err
@@ -95,15 +102,20 @@ func (r *Reconciler) republishLost(ctx context.Context, now time.Time) error {
 	if err != nil || len(lost) == 0 {
 		return err
 	}
+	return r.publish(ctx, lost, "reconciler: re-published jobs that did not arrive")
+}
+
+// publish sends one job per message, a batch per mailout.
+func (r *Reconciler) publish(ctx context.Context, refs []postgres.JobRef, logMsg string) error {
 	byMailout := map[int64][]int64{}
-	for _, j := range lost {
+	for _, j := range refs {
 		byMailout[j.MailoutID] = append(byMailout[j.MailoutID], j.MessageID)
 	}
 	for mailoutID, ids := range byMailout {
 		if err := r.Planner.Pub.Publish(ctx, planner.Jobs(mailoutID, ids, 0)); err != nil {
 			return err
 		}
-		r.Log.Info("reconciler: re-published jobs that did not arrive", logging.MailoutID, mailoutID, "messages", len(ids))
+		r.Log.Info(logMsg, logging.MailoutID, mailoutID, "messages", len(ids))
 	}
 	return nil
 }

@@ -2,7 +2,6 @@ package sender
 
 import (
 	"context"
-	"log/slog"
 	"strconv"
 	"time"
 
@@ -23,9 +22,9 @@ const (
 
 // process decides what happens to one claimed message: deferral by the
 // send window, or one attempt at the external API and its consequences.
-func (s *Sender) process(ctx context.Context, job *postgres.Job, log *slog.Logger) result {
+func (s *Sender) process(ctx context.Context, job *postgres.Job) result {
 	now := s.cfg.Now()
-	loc, err := time.LoadLocation(job.Timezone)
+	loc, err := s.location(job.Timezone)
 	if err != nil {
 		loc = time.UTC // zones are validated on input; this is a last resort
 	}
@@ -34,7 +33,7 @@ func (s *Sender) process(ctx context.Context, job *postgres.Job, log *slog.Logge
 		return s.final(job, domain.MessageExpired, ReasonOutsideWindow, false, now)
 	}
 	if at.After(now) {
-		log.Info("outside the send window; deferred", "next_attempt_at", at, "timezone", job.Timezone)
+		s.jobLog(job.MessageID, job.MailoutID).Info("outside the send window; deferred", "next_attempt_at", at, "timezone", job.Timezone)
 		return s.retryAt(job, at, ReasonWindowWait, false, now)
 	}
 	if s.limiter != nil {
@@ -42,31 +41,26 @@ func (s *Sender) process(ctx context.Context, job *postgres.Job, log *slog.Logge
 			return s.retryAt(job, now.Add(time.Second), probe.ReasonCancelled, false, now)
 		}
 	}
-	select {
-	case s.slots <- struct{}{}:
-	case <-ctx.Done():
-		return s.retryAt(job, now.Add(time.Second), probe.ReasonCancelled, false, now)
-	}
-	// The end time is absolute: the attempt is cancelled when it comes.
+	// The caller holds a sending slot. The end time is absolute: the
+	// attempt is cancelled when it comes.
 	sendCtx, cancel := context.WithDeadline(ctx, job.EndAt)
 	res := s.cfg.Client.Send(sendCtx, probe.Message{
 		ID: job.MessageID, Phone: job.Phone, Text: job.Text, Attempt: job.Attempts + 1,
 		MailoutID: job.MailoutID, CustomerID: job.CustomerID,
 	})
 	cancel()
-	<-s.slots
-	return s.decide(job, res, s.cfg.Now(), log)
+	return s.decide(job, res, s.cfg.Now())
 }
 
 // decide maps a client result to the message's next state.
-func (s *Sender) decide(job *postgres.Job, res probe.Result, now time.Time, log *slog.Logger) result {
+func (s *Sender) decide(job *postgres.Job, res probe.Result, now time.Time) result {
 	switch res.Outcome {
 	case probe.Sent:
 		return result{job: job, out: postgres.Outcome{MessageID: job.MessageID, Status: domain.MessageSent, CountAttempt: true, At: now}}
 	case probe.Permanent:
 		return s.final(job, domain.MessageFailed, reasonText(res), true, now)
 	case probe.Auth:
-		log.Error("external API refused our credentials (401/403): sending paused; check PROBE_TOKEN",
+		s.jobLog(job.MessageID, job.MailoutID).Error("external API refused our credentials (401/403): sending paused; check PROBE_TOKEN",
 			"http_status", res.HTTPStatus, "pause_s", s.cfg.AuthPause.Seconds())
 		s.pause(context.Background(), s.cfg.AuthPause)
 		return s.retryOrExpire(job, now.Add(s.cfg.AuthPause), ReasonAuthPause, false, now)

@@ -36,7 +36,7 @@ type Config struct {
 	Client      *probe.Client
 	Log         *slog.Logger
 	Policy      retry.Policy
-	Concurrency int     // requests in flight at once
+	Concurrency int     // messages claimed and in flight at once
 	Rate        float64 // messages per second; 0 means no cap
 	// AuthPause is how long sending stops after the API refused our
 	// credentials (401/403).
@@ -53,6 +53,10 @@ type Sender struct {
 	records *group[result, struct{}]
 	rndMu   sync.Mutex
 	rnd     *rand.Rand
+	// zones caches time zones by name: time.LoadLocation reads and parses
+	// the zone file on every call. Names come from the reference table of
+	// zones, so the cache stays small.
+	zones sync.Map
 
 	pauseMu     sync.Mutex
 	pausedUntil time.Time
@@ -77,8 +81,11 @@ func New(cfg Config) *Sender {
 	if cfg.Rate > 0 {
 		s.limiter = rate.NewLimiter(rate.Limit(cfg.Rate), max(1, int(cfg.Rate/10)))
 	}
-	s.claims = newGroup(200, 3*time.Millisecond, s.claimBatch)
-	s.records = newGroup(500, 5*time.Millisecond, s.recordBatch)
+	// A claim holds a sending slot, so its wait is short: it adds to every
+	// message's time in a slot. Outcomes only delay the ack, so they wait
+	// longer for bigger batches. Two batches of each may be in flight.
+	s.claims = newGroup(256, time.Millisecond, 2, s.claimBatch)
+	s.records = newGroup(500, 5*time.Millisecond, 2, s.recordBatch)
 	return s
 }
 
@@ -102,33 +109,54 @@ func (s *Sender) Handle(ctx context.Context, d broker.Delivery) {
 		_ = d.Nack(false)
 		return
 	}
-	log := s.cfg.Log.With(logging.MessageID, job.MessageID, logging.MailoutID, job.MailoutID)
 	if err := s.waitUntilSendable(ctx); err != nil {
 		_ = d.Nack(true) // shutting down: the job goes back to the queue
 		return
 	}
-	claimed, err := s.claims.do(ctx, job.MessageID)
+	r, err := s.claimAndProcess(ctx, job.MessageID)
 	if err != nil {
-		log.Error("claim failed; job requeued", "error", err.Error())
-		s.pause(ctx, time.Second)
+		if ctx.Err() == nil {
+			s.jobLog(job.MessageID, job.MailoutID).Error("claim failed; job requeued", "error", err.Error())
+			s.pause(ctx, time.Second)
+		}
 		_ = d.Nack(true)
 		return
 	}
-	if claimed == nil {
+	if r == nil {
 		// Final, claimed elsewhere, not due yet, or its mailout is not
 		// running: nothing to do for this copy of the job.
-		log.Debug("job not claimable; dropped")
+		s.cfg.Log.Debug("job not claimable; dropped", logging.MessageID, job.MessageID, logging.MailoutID, job.MailoutID)
 		_ = d.Ack()
 		return
 	}
-	r := s.process(ctx, claimed, log)
-	if _, err := s.records.do(context.WithoutCancel(ctx), r); err != nil {
+	if _, err := s.records.do(context.WithoutCancel(ctx), *r); err != nil {
 		// The claim stays in sending; the reconciler takes it back.
-		log.Error("recording the outcome failed; job requeued", "error", err.Error())
+		s.jobLog(job.MessageID, job.MailoutID).Error("recording the outcome failed; job requeued", "error", err.Error())
 		_ = d.Nack(true)
 		return
 	}
 	_ = d.Ack()
+}
+
+// claimAndProcess claims the message and makes its attempt, holding a
+// sending slot from before the claim to the end of the attempt; nil means
+// the message was not claimable. Claiming only with a free slot keeps
+// claimed messages in flight rather than queued: a message claimed ahead
+// of a slot would still be sent after its mailout was cancelled, and could
+// wait past the stale-claim timeout and be sent twice.
+func (s *Sender) claimAndProcess(ctx context.Context, messageID int64) (*result, error) {
+	select {
+	case s.slots <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	defer func() { <-s.slots }()
+	claimed, err := s.claims.do(ctx, messageID)
+	if err != nil || claimed == nil {
+		return nil, err
+	}
+	r := s.process(ctx, claimed)
+	return &r, nil
 }
 
 // waitUntilSendable blocks while sending is paused after an auth failure
@@ -166,7 +194,10 @@ func (s *Sender) claimBatch(ctx context.Context, ids []int64) ([]*postgres.Job, 
 	}
 	out := make([]*postgres.Job, len(ids))
 	for i, id := range ids {
+		// Two copies of one job in a batch get one claim: only the first
+		// copy sends.
 		out[i] = byID[id]
+		delete(byID, id)
 	}
 	return out, nil
 }
@@ -198,6 +229,9 @@ func (s *Sender) recordBatch(ctx context.Context, rs []result) ([]struct{}, erro
 }
 
 func (s *Sender) logOutcome(r result) {
+	if !s.cfg.Log.Enabled(context.Background(), slog.LevelInfo) {
+		return // spare building the attributes of every message
+	}
 	attrs := []any{logging.MessageID, r.job.MessageID, logging.MailoutID, r.job.MailoutID, logging.CustomerID, r.job.CustomerID,
 		"status", string(r.out.Status), "attempt", r.job.Attempts + boolInt(r.out.CountAttempt)}
 	if r.out.Error != "" {
@@ -214,6 +248,26 @@ func boolInt(b bool) int {
 		return 1
 	}
 	return 0
+}
+
+// jobLog is the logger for one message's events. It is built only when
+// something is logged: a logger with attributes pre-formats them, which
+// every message would pay for.
+func (s *Sender) jobLog(messageID, mailoutID int64) *slog.Logger {
+	return s.cfg.Log.With(logging.MessageID, messageID, logging.MailoutID, mailoutID)
+}
+
+// location returns the named time zone, loaded once.
+func (s *Sender) location(name string) (*time.Location, error) {
+	if loc, ok := s.zones.Load(name); ok {
+		return loc.(*time.Location), nil
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		return nil, err
+	}
+	s.zones.Store(name, loc)
+	return loc, nil
 }
 
 func (s *Sender) jitter() float64 {
