@@ -29,6 +29,7 @@ const benchTimezone = "Europe/Moscow"
 // HTTP server, the broker topology and the worker processes.
 type env struct {
 	o       options
+	stderr  io.Writer // receives the workers' output
 	db      *postgres.DB
 	dropDB  func() error
 	bcfg    broker.Config
@@ -42,13 +43,21 @@ type env struct {
 
 func openEnv(ctx context.Context, o options, stderr io.Writer) (e *env, err error) {
 	quiet := slog.New(slog.DiscardHandler)
-	e = &env{o: o}
+	e = &env{o: o, stderr: stderr}
 	defer func() {
 		if err != nil {
 			e.close(stderr)
 		}
 	}()
 	if o.createDB {
+		// Only a database this run created is dropped at the end.
+		exists, err := databaseExists(ctx, o.databaseURL)
+		if err != nil {
+			return e, err
+		}
+		if exists {
+			return e, errors.New("-create-db: the database already exists; name a new one, or leave out -create-db to use it")
+		}
 		if err := postgres.EnsureDatabase(ctx, o.databaseURL); err != nil {
 			return e, err
 		}
@@ -122,15 +131,39 @@ func (e *env) close(stderr io.Writer) {
 	}
 }
 
-// dropDatabase drops the database dsn names, closing its connections.
-func dropDatabase(dsn string) error {
+// serverDB opens the server's maintenance database "postgres" with dsn's
+// credentials and returns it with the name of the database dsn names.
+func serverDB(dsn string) (*sql.DB, string, error) {
 	u, err := url.Parse(dsn)
 	if err != nil {
-		return err
+		return nil, "", fmt.Errorf("database URL: %w", err)
 	}
 	name := strings.TrimPrefix(u.Path, "/")
+	if name == "" {
+		return nil, "", errors.New("the database URL names no database")
+	}
 	u.Path = "/postgres"
 	admin, err := sql.Open("pgx", u.String())
+	return admin, name, err
+}
+
+func databaseExists(ctx context.Context, dsn string) (bool, error) {
+	admin, name, err := serverDB(dsn)
+	if err != nil {
+		return false, err
+	}
+	defer admin.Close()
+	var exists bool
+	err = admin.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)`, name).Scan(&exists)
+	if err != nil {
+		return false, fmt.Errorf("look for database %s: %w", name, err)
+	}
+	return exists, nil
+}
+
+// dropDatabase drops the database dsn names, closing its connections.
+func dropDatabase(dsn string) error {
+	admin, name, err := serverDB(dsn)
 	if err != nil {
 		return err
 	}

@@ -60,7 +60,7 @@ func (e *env) startWorker(o options, i int) (*worker, error) {
 	cmd := exec.Command(o.workerBin)
 	// Later entries win, so the run's settings override the caller's.
 	cmd.Env = append(append(os.Environ(), vars...), o.workerEnv...)
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	cmd.Stdout, cmd.Stderr = e.stderr, e.stderr
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start worker %d: %w", i, err)
 	}
