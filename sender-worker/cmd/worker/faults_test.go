@@ -162,3 +162,24 @@ func TestBrokerConnectionsDroppedMidRun(t *testing.T) {
 		t.Fatalf("messages %v, want all 200 sent", counts)
 	}
 }
+
+func TestGarbageAnswersAreNeverCountedAsSent(t *testing.T) {
+	t.Parallel()
+	p := startPipeline(t, map[string]string{"BREAKER_FAILURES": "1000"})
+	// Every answer is a 200 that does not say the message was accepted.
+	p.setFaults(probesim.Faults{RateGarbage: 0.5, RateCodeNonzero: 0.5})
+	want := p.customers(20, "916")
+	m := p.startNow(domain.Filter{})
+	p.waitFor("garbage answers to every message", 60*time.Second, func() bool {
+		s := p.sim.Stats()
+		return s.Garbage > 0 && s.CodeNonzero > 0 && s.Garbage+s.CodeNonzero >= 40
+	})
+	if n := p.counts(m.ID)["sent"]; n != 0 {
+		t.Fatalf("%d messages counted as sent while every answer was garbage", n)
+	}
+	p.setFaults(probesim.Faults{})
+	p.settle(m.ID, 90*time.Second)
+	if counts := p.verify(m, want, 0); counts["sent"] != 20 {
+		t.Fatalf("messages %v, want all 20 sent once the answers are sound", counts)
+	}
+}

@@ -273,7 +273,7 @@ func TestNothingIsDeliveredAfterEndTime(t *testing.T) {
 
 func TestTransientFailuresAreRetriedWithoutDoubleSends(t *testing.T) {
 	p := startPipeline(t, map[string]string{"BREAKER_FAILURES": "1000"})
-	if err := p.sim.SetFaults(probesim.Faults{Rate500: 0.3, RateGarbage: 0.1, RateCodeNonzero: 0.1}); err != nil {
+	if err := p.sim.SetFaults(probesim.Faults{Rate500: 0.5}); err != nil {
 		t.Fatal(err)
 	}
 	p.customers(30, "916")

@@ -220,12 +220,35 @@ func (s *Sender) recordBatch(ctx context.Context, rs []result) ([]struct{}, erro
 	for _, r := range rs {
 		s.logOutcome(r)
 	}
-	if len(follow) > 0 {
-		if err := s.cfg.Pub.Publish(ctx, follow); err != nil {
-			s.cfg.Log.Warn("publishing retries and dead letters failed; the reconciler will repair", "count", len(follow), "error", err.Error())
-		}
-	}
+	s.publishFollowUps(ctx, follow, 200*time.Millisecond, time.Second, 3*time.Second)
 	return make([]struct{}, len(rs)), nil
+}
+
+// publishFollowUps publishes retries and dead letters, trying again after
+// short pauses. A dropped broker connection is the usual cause of a
+// failure, and the publisher reconnects on its next use, so a second try
+// mostly succeeds; without it a retry would wait for the reconciler's
+// lost-job pass, which is minutes away.
+func (s *Sender) publishFollowUps(ctx context.Context, follow []broker.Outgoing, pauses ...time.Duration) {
+	if len(follow) == 0 {
+		return
+	}
+	err := s.cfg.Pub.Publish(ctx, follow)
+	for _, pause := range pauses {
+		if err == nil || ctx.Err() != nil {
+			break
+		}
+		s.cfg.Log.Warn("publishing retries and dead letters failed; trying again", "count", len(follow), "error", err.Error())
+		select {
+		case <-ctx.Done():
+		case <-time.After(pause):
+		}
+		err = s.cfg.Pub.Publish(ctx, follow)
+	}
+	if err != nil {
+		s.cfg.Log.Error("publishing retries and dead letters failed; the reconciler will re-publish the retries",
+			"count", len(follow), "error", err.Error())
+	}
 }
 
 func (s *Sender) logOutcome(r result) {
