@@ -1,0 +1,247 @@
+package checks
+
+import (
+	"bytes"
+	"debug/buildinfo"
+	"debug/elf"
+	"os"
+	"os/exec"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/moby/buildkit/frontend/dockerfile/instructions"
+)
+
+// What each target serves on, as the compose file and manifests expect.
+var targetPorts = map[string]string{"api": "8080", "worker": "9090", "probe-sim": "8090"}
+
+func TestDockerfileIsMultiStageWithPinnedBases(t *testing.T) {
+	d := parseDockerfile(t)
+	if len(d.stages) < 2 {
+		t.Fatalf("%d stage(s): want a build stage and minimal final stages", len(d.stages))
+	}
+	for _, s := range d.stages {
+		if d.stage(s.BaseName) != nil {
+			continue
+		}
+		img, err := expand(s.BaseName, d.metaArgs)
+		if err != nil {
+			t.Fatalf("stage %s: %v", s.Name, err)
+		}
+		if p := pinnedImage(img); p != "" {
+			t.Errorf("stage %s: FROM %s: %s", s.Name, img, p)
+		}
+	}
+}
+
+// pinnedImage explains why an image reference is not pinned, or returns "".
+func pinnedImage(ref string) string {
+	if strings.Contains(ref, "@sha256:") {
+		return ""
+	}
+	name := ref[strings.LastIndex(ref, "/")+1:]
+	_, tag, ok := strings.Cut(name, ":")
+	switch {
+	case !ok || tag == "":
+		return "no tag (that is latest)"
+	case tag == "latest":
+		return "the latest tag moves under you"
+	}
+	return ""
+}
+
+func TestDockerfileTargetsRunAsNonRootWithHealthcheck(t *testing.T) {
+	d := parseDockerfile(t)
+	for _, target := range targets {
+		t.Run(target, func(t *testing.T) {
+			cfg := d.effective(t, target)
+			// Kubernetes can only verify runAsNonRoot against a numeric user.
+			uid, _, _ := strings.Cut(cfg.user, ":")
+			if n, err := strconv.Atoi(uid); err != nil || n == 0 {
+				t.Errorf("USER %q: want a numeric, non-root user", cfg.user)
+			}
+			base := d.baseImage(t, target)
+			if !strings.Contains(base, "distroless/static") && base != "scratch" {
+				t.Errorf("final image based on %s: want distroless static or scratch", base)
+			}
+			if !slices.Contains(cfg.exposed, targetPorts[target]) {
+				t.Errorf("EXPOSE %v: want %s", cfg.exposed, targetPorts[target])
+			}
+			for _, l := range []string{"title", "description", "version", "revision"} {
+				if cfg.labels["org.opencontainers.image."+l] == "" {
+					t.Errorf("no org.opencontainers.image.%s label", l)
+				}
+			}
+			checkEntrypoint(t, cfg, target)
+			checkHealthcheck(t, cfg)
+		})
+	}
+}
+
+// checkEntrypoint wants the exec form, so that the binary is PID 1 and
+// gets SIGTERM for its graceful shutdown, and a binary the image copies in.
+func checkEntrypoint(t *testing.T, cfg imageConfig, target string) {
+	t.Helper()
+	ep := cfg.entrypoint
+	if ep == nil || ep.PrependShell || len(ep.CmdLine) == 0 {
+		t.Errorf("want ENTRYPOINT in exec form ([\"/path/binary\"])")
+		return
+	}
+	if !slices.Contains(cfg.copied, ep.CmdLine[0]) {
+		t.Errorf("ENTRYPOINT %s is not a file the image copies in (%v)", ep.CmdLine[0], cfg.copied)
+	}
+	if !strings.HasSuffix(ep.CmdLine[0], "/"+target) {
+		t.Errorf("ENTRYPOINT %s: want the %s binary", ep.CmdLine[0], target)
+	}
+}
+
+func checkHealthcheck(t *testing.T, cfg imageConfig) {
+	t.Helper()
+	hc := cfg.healthcheck
+	if hc == nil || hc.Health == nil || len(hc.Health.Test) < 2 || hc.Health.Test[0] != "CMD" {
+		t.Errorf("want HEALTHCHECK CMD [...] in exec form: the image has no shell")
+		return
+	}
+	if !slices.Contains(cfg.copied, hc.Health.Test[1]) {
+		t.Errorf("HEALTHCHECK runs %s, which the image does not copy in", hc.Health.Test[1])
+	}
+}
+
+func TestDockerfileBuildStageUsesModuleCacheAndNoCgo(t *testing.T) {
+	d := parseDockerfile(t)
+	for _, name := range buildStages(t, d) {
+		s := d.stage(name)
+		env := map[string]string{}
+		cached := false
+		for _, c := range s.Commands {
+			switch c := c.(type) {
+			case *instructions.EnvCommand:
+				for _, kv := range c.Env {
+					env[kv.Key] = kv.Value
+				}
+			case *instructions.RunCommand:
+				// Expanding parses the --mount flags.
+				if err := c.Expand(func(w string) (string, error) { return expand(w, env) }); err != nil {
+					t.Fatalf("stage %s: %v", name, err)
+				}
+				for _, m := range instructions.GetMounts(c) {
+					cached = cached || (m.Type == instructions.MountTypeCache && m.Target == "/go/pkg/mod")
+				}
+			}
+		}
+		if env["CGO_ENABLED"] != "0" {
+			t.Errorf("stage %s: want ENV CGO_ENABLED=0 (static binaries for a libc-less image)", name)
+		}
+		if !cached {
+			t.Errorf("stage %s: want RUN --mount=type=cache,target=/go/pkg/mod", name)
+		}
+	}
+}
+
+// buildStages names the stages the targets COPY --from.
+func buildStages(t testing.TB, d *dockerfile) []string {
+	t.Helper()
+	var names []string
+	for _, target := range targets {
+		for _, s := range d.lineage(t, target) {
+			for _, c := range s.Commands {
+				if cp, ok := c.(*instructions.CopyCommand); ok && cp.From != "" && !slices.Contains(names, cp.From) {
+					names = append(names, cp.From)
+				}
+			}
+		}
+	}
+	if len(names) == 0 {
+		t.Fatal("no target copies from a build stage")
+	}
+	return names
+}
+
+// TestDockerfileBuildsFromACleanContext replays the build stage and checks
+// every file the targets copy out of it: the entry binaries must be static,
+// built without cgo, stamped with the version and carry the time zones.
+func TestDockerfileBuildsFromACleanContext(t *testing.T) {
+	d := parseDockerfile(t)
+	for _, target := range targets {
+		t.Run(target, func(t *testing.T) {
+			cfg := d.effective(t, target)
+			for _, s := range d.lineage(t, target) {
+				for _, c := range s.Commands {
+					cp, ok := c.(*instructions.CopyCommand)
+					if !ok || cp.From == "" {
+						continue
+					}
+					stage := replayStage(t, cp.From)
+					for _, src := range cp.SourcePaths {
+						b, ok := stage.builds[src]
+						if !ok {
+							t.Errorf("COPY --from=%s %s: no go build in that stage writes it", cp.From, src)
+							continue
+						}
+						checkStaticBinary(t, stage.host(src))
+						if cfg.entrypoint != nil && copyDest(cp.DestPath, src, len(cp.SourcePaths)) == cfg.entrypoint.CmdLine[0] {
+							checkEntryBinary(t, stage, b, target == "api")
+						}
+					}
+				}
+			}
+		})
+	}
+}
+
+func checkStaticBinary(t *testing.T, file string) {
+	t.Helper()
+	f, err := elf.Open(file)
+	if err != nil {
+		t.Errorf("%s: %v", file, err)
+		return
+	}
+	defer f.Close()
+	for _, p := range f.Progs {
+		if p.Type == elf.PT_INTERP {
+			t.Errorf("%s is dynamically linked: it cannot run on a libc-less image", file)
+		}
+	}
+	info, err := buildinfo.ReadFile(file)
+	if err != nil {
+		t.Errorf("%s: read build info: %v", file, err)
+		return
+	}
+	for _, s := range info.Settings {
+		if s.Key == "CGO_ENABLED" && s.Value != "0" {
+			t.Errorf("%s built with CGO_ENABLED=%s", file, s.Value)
+		}
+	}
+}
+
+// checkEntryBinary checks the program a target runs: the version stamp and
+// the embedded time zone database (the image has no zoneinfo to rely on).
+// hasVersion tells that the program declares main.version, so the stamp
+// must be found in the binary itself.
+func checkEntryBinary(t *testing.T, stage *replayedStage, b goBuild, hasVersion bool) {
+	t.Helper()
+	// -trimpath keeps -ldflags out of the build info: look at the command.
+	if !strings.Contains(strings.Join(b.argv, " "), "-X main.version="+buildArgVersion) {
+		t.Errorf("%s: -ldflags does not stamp main.version with the VERSION build argument", b.output)
+	}
+	if hasVersion {
+		bin, err := os.ReadFile(stage.host(b.output))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Contains(bin, []byte(buildArgVersion)) {
+			t.Errorf("%s: the version %q is not in the binary", b.output, buildArgVersion)
+		}
+	}
+	cmd := exec.Command("go", append([]string{"list", "-deps"}, b.packages...)...)
+	cmd.Dir, cmd.Env = stage.host(b.dir), b.env
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list -deps %v: %v\n%s", b.packages, err, out)
+	}
+	if !slices.Contains(strings.Fields(string(out)), "time/tzdata") {
+		t.Errorf("%v does not import time/tzdata: time zones would depend on the image", b.packages)
+	}
+}
