@@ -12,7 +12,7 @@ SWAG_FLAGS := init -g cmd/api/main.go --parseDependency --parseInternal --output
 # documented admin account. Never use these values in production.
 DEV_ENV := APP_ENV=dev ADMIN_USERNAME=admin ADMIN_PASSWORD=admin-password LOG_FORMAT=text
 
-.PHONY: build run migrate test lint docs docs-check fmt clean
+.PHONY: build run migrate test lint docs docs-check fmt clean bench
 
 build:
 	@mkdir -p bin
@@ -34,18 +34,30 @@ run: build
 	$(DEV_ENV) bin/api & \
 	wait
 
+# Measures the whole service against the physical limit on this machine:
+# its own database, broker prefix, probe-sim, API and workers; prints a
+# Markdown table and writes bench/results/<time>.json. Smaller runs:
+# make bench BENCH_FLAGS="-customers 20000".
+BENCH_FLAGS ?=
+bench: build
+	go run ./sender-worker/cmd/bench $(BENCH_FLAGS)
+
 test:
 	@set -e; for m in $(MODULES); do \
 		echo "== go test $$m"; \
 		(cd $$m && go test -count=1 ./...); \
 	done
+	@echo "== go test deploy"
+	cd deploy && GOWORK=off go test -count=1 ./...
 
 lint: docs-check
-	@bad=$$(gofmt -l $(MODULES)); if [ -n "$$bad" ]; then echo "gofmt needed:"; echo "$$bad"; exit 1; fi
+	@bad=$$(gofmt -l $(MODULES) deploy); if [ -n "$$bad" ]; then echo "gofmt needed:"; echo "$$bad"; exit 1; fi
 	@set -e; for m in $(MODULES); do \
 		echo "== vet + staticcheck $$m"; \
 		(cd $$m && go vet ./... && $(STATICCHECK) ./...); \
 	done
+	@echo "== vet deploy"
+	cd deploy && GOWORK=off go vet ./...
 
 # Regenerates the OpenAPI description from the handlers' annotations.
 docs:

@@ -1036,6 +1036,85 @@ const docTemplate = `{
                 }
             }
         },
+        "/api/mailouts/{id}/messages": {
+            "get": {
+                "security": [
+                    {
+                        "OAuth2Password": []
+                    }
+                ],
+                "description": "The mailout's messages in id order with their status, attempts, last error and times; ?status= keeps one status (e.g. failed, to see why). A page costs the same at any depth and whatever the mailout's size.",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "statistics"
+                ],
+                "summary": "List a mailout's messages",
+                "parameters": [
+                    {
+                        "type": "integer",
+                        "description": "mailout id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    },
+                    {
+                        "enum": [
+                            "pending",
+                            "sending",
+                            "sent",
+                            "failed",
+                            "expired",
+                            "cancelled"
+                        ],
+                        "type": "string",
+                        "description": "only messages in this status",
+                        "name": "status",
+                        "in": "query"
+                    },
+                    {
+                        "type": "integer",
+                        "default": 50,
+                        "description": "page size, 1–1000",
+                        "name": "limit",
+                        "in": "query"
+                    },
+                    {
+                        "type": "string",
+                        "description": "cursor: the next value of the previous page",
+                        "name": "after",
+                        "in": "query"
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.List-domain_Message"
+                        }
+                    },
+                    "400": {
+                        "description": "Bad Request",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
+                    "404": {
+                        "description": "Not Found",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    }
+                }
+            }
+        },
         "/api/mailouts/{id}/phone_codes": {
             "post": {
                 "security": [
@@ -1164,6 +1243,58 @@ const docTemplate = `{
                     },
                     "409": {
                         "description": "the mailout is no longer scheduled",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    }
+                }
+            }
+        },
+        "/api/mailouts/{id}/stats": {
+            "get": {
+                "security": [
+                    {
+                        "OAuth2Password": []
+                    }
+                ],
+                "description": "Messages by status, progress (final ÷ total), current rate (deliveries in the last 60 s ÷ 60) and average rate (since the start), start and finish times, first and last delivery times, the distribution of attempts over final messages, failed and expired messages by reason (timeout, connection, http_5xx, rate_limited, bad_response, rejected_4xx, auth, expired, outside_window, other), pending messages waiting for a retry by the reason of their last attempt, and deliveries per minute (minutes without deliveries are left out). Exact, from one consistent snapshot, also while the mailout is being sent.",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "statistics"
+                ],
+                "summary": "Statistics of one mailout",
+                "parameters": [
+                    {
+                        "type": "integer",
+                        "description": "mailout id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/domain.MailoutStats"
+                        }
+                    },
+                    "400": {
+                        "description": "Bad Request",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
+                    "404": {
+                        "description": "Not Found",
                         "schema": {
                             "$ref": "#/definitions/internal_httpapi.ErrorBody"
                         }
@@ -1367,6 +1498,86 @@ const docTemplate = `{
                         "description": "OK",
                         "schema": {
                             "$ref": "#/definitions/internal_httpapi.List-domain_Message"
+                        }
+                    },
+                    "400": {
+                        "description": "Bad Request",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    }
+                }
+            }
+        },
+        "/api/messages/stats": {
+            "get": {
+                "security": [
+                    {
+                        "OAuth2Password": []
+                    }
+                ],
+                "description": "Mailouts by status and their messages by status, over every mailout matching the filter, and one page of those mailouts (id order) with their status, times, audience (messages created at start) and messages by status. Exact: counters are kept in the same transactions as the messages they count, and one answer is one consistent snapshot.",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "statistics"
+                ],
+                "summary": "Overall statistics",
+                "parameters": [
+                    {
+                        "type": "array",
+                        "items": {
+                            "enum": [
+                                "scheduled",
+                                "running",
+                                "finished",
+                                "cancelled"
+                            ],
+                            "type": "string"
+                        },
+                        "collectionFormat": "multi",
+                        "description": "mailout status is one of these (repeatable)",
+                        "name": "status",
+                        "in": "query"
+                    },
+                    {
+                        "type": "string",
+                        "description": "mailouts created at or after this time (RFC 3339)",
+                        "name": "created_from",
+                        "in": "query"
+                    },
+                    {
+                        "type": "string",
+                        "description": "mailouts created before this time (RFC 3339)",
+                        "name": "created_to",
+                        "in": "query"
+                    },
+                    {
+                        "type": "integer",
+                        "default": 50,
+                        "description": "page size, 1–1000",
+                        "name": "limit",
+                        "in": "query"
+                    },
+                    {
+                        "type": "string",
+                        "description": "cursor: the next value of the previous page",
+                        "name": "after",
+                        "in": "query"
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.MessageStats"
                         }
                     },
                     "400": {
@@ -2347,6 +2558,19 @@ const docTemplate = `{
         }
     },
     "definitions": {
+        "domain.AttemptCount": {
+            "type": "object",
+            "properties": {
+                "attempts": {
+                    "type": "integer",
+                    "example": 1
+                },
+                "messages": {
+                    "type": "integer",
+                    "example": 870
+                }
+            }
+        },
         "domain.Customer": {
             "type": "object",
             "properties": {
@@ -2514,6 +2738,96 @@ const docTemplate = `{
                 }
             }
         },
+        "domain.MailoutStats": {
+            "type": "object",
+            "properties": {
+                "at": {
+                    "description": "At is the time the statistics were taken; the current rate is\nrelative to it.",
+                    "type": "string"
+                },
+                "attempts": {
+                    "description": "Attempts is the distribution of attempts over final messages.",
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/domain.AttemptCount"
+                    }
+                },
+                "deliveries": {
+                    "description": "Deliveries is the number of messages sent in each minute that had\nany, in time order.",
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/domain.MinuteCount"
+                    }
+                },
+                "end_at": {
+                    "type": "string"
+                },
+                "failures": {
+                    "description": "Failures groups failed and expired messages by reason.",
+                    "allOf": [
+                        {
+                            "$ref": "#/definitions/domain.ReasonCounts"
+                        }
+                    ]
+                },
+                "finished_at": {
+                    "type": "string"
+                },
+                "first_delivery_at": {
+                    "description": "FirstDeliveryAt and LastDeliveryAt are the earliest and latest\nsent_at; null before the first delivery.",
+                    "type": "string"
+                },
+                "last_delivery_at": {
+                    "type": "string"
+                },
+                "mailout_id": {
+                    "type": "integer",
+                    "example": 7
+                },
+                "messages": {
+                    "description": "Messages counts the mailout's messages by status; Total is its\naudience.",
+                    "allOf": [
+                        {
+                            "$ref": "#/definitions/domain.StatusCounts"
+                        }
+                    ]
+                },
+                "progress": {
+                    "$ref": "#/definitions/domain.Progress"
+                },
+                "rate": {
+                    "$ref": "#/definitions/domain.Rate"
+                },
+                "retrying": {
+                    "description": "Retrying groups pending messages waiting for another attempt by the\nreason of the last one.",
+                    "allOf": [
+                        {
+                            "$ref": "#/definitions/domain.ReasonCounts"
+                        }
+                    ]
+                },
+                "start_at": {
+                    "type": "string"
+                },
+                "started_at": {
+                    "type": "string"
+                },
+                "status": {
+                    "enum": [
+                        "scheduled",
+                        "running",
+                        "finished",
+                        "cancelled"
+                    ],
+                    "allOf": [
+                        {
+                            "$ref": "#/definitions/domain.MailoutStatus"
+                        }
+                    ],
+                    "example": "running"
+                }
+            }
+        },
         "domain.MailoutStatus": {
             "type": "string",
             "enum": [
@@ -2528,6 +2842,77 @@ const docTemplate = `{
                 "MailoutFinished",
                 "MailoutCancelled"
             ]
+        },
+        "domain.MailoutStatusCounts": {
+            "type": "object",
+            "properties": {
+                "cancelled": {
+                    "type": "integer",
+                    "example": 1
+                },
+                "finished": {
+                    "type": "integer",
+                    "example": 7
+                },
+                "running": {
+                    "type": "integer",
+                    "example": 1
+                },
+                "scheduled": {
+                    "type": "integer",
+                    "example": 3
+                },
+                "total": {
+                    "type": "integer",
+                    "example": 12
+                }
+            }
+        },
+        "domain.MailoutSummary": {
+            "type": "object",
+            "properties": {
+                "audience": {
+                    "description": "Audience is the number of messages the mailout created when it\nstarted (0 before).",
+                    "type": "integer",
+                    "example": 1000
+                },
+                "created_at": {
+                    "type": "string"
+                },
+                "end_at": {
+                    "type": "string"
+                },
+                "finished_at": {
+                    "type": "string"
+                },
+                "id": {
+                    "type": "integer",
+                    "example": 7
+                },
+                "messages": {
+                    "$ref": "#/definitions/domain.StatusCounts"
+                },
+                "start_at": {
+                    "type": "string"
+                },
+                "started_at": {
+                    "type": "string"
+                },
+                "status": {
+                    "enum": [
+                        "scheduled",
+                        "running",
+                        "finished",
+                        "cancelled"
+                    ],
+                    "allOf": [
+                        {
+                            "$ref": "#/definitions/domain.MailoutStatus"
+                        }
+                    ],
+                    "example": "running"
+                }
+            }
         },
         "domain.Message": {
             "type": "object",
@@ -2601,6 +2986,18 @@ const docTemplate = `{
                 "MessageCancelled"
             ]
         },
+        "domain.MinuteCount": {
+            "type": "object",
+            "properties": {
+                "delivered": {
+                    "type": "integer",
+                    "example": 204000
+                },
+                "minute": {
+                    "type": "string"
+                }
+            }
+        },
         "domain.PhoneCode": {
             "type": "object",
             "properties": {
@@ -2611,6 +3008,120 @@ const docTemplate = `{
                 "id": {
                     "type": "integer",
                     "example": 5
+                }
+            }
+        },
+        "domain.Progress": {
+            "type": "object",
+            "properties": {
+                "final": {
+                    "type": "integer",
+                    "example": 885
+                },
+                "ratio": {
+                    "type": "number",
+                    "example": 0.885
+                },
+                "total": {
+                    "type": "integer",
+                    "example": 1000
+                }
+            }
+        },
+        "domain.Rate": {
+            "type": "object",
+            "properties": {
+                "average": {
+                    "description": "Average is deliveries divided by the seconds from the start to now\nwhile running, to the last delivery afterwards.",
+                    "type": "number",
+                    "example": 3120.4
+                },
+                "current": {
+                    "description": "Current counts deliveries in the last 60 whole seconds (the current\none included), divided by 60.",
+                    "type": "number",
+                    "example": 3412.5
+                }
+            }
+        },
+        "domain.ReasonCounts": {
+            "type": "object",
+            "properties": {
+                "auth": {
+                    "type": "integer",
+                    "example": 0
+                },
+                "bad_response": {
+                    "type": "integer",
+                    "example": 1
+                },
+                "connection": {
+                    "type": "integer",
+                    "example": 0
+                },
+                "expired": {
+                    "type": "integer",
+                    "example": 12
+                },
+                "http_5xx": {
+                    "type": "integer",
+                    "example": 6
+                },
+                "other": {
+                    "type": "integer",
+                    "example": 0
+                },
+                "outside_window": {
+                    "type": "integer",
+                    "example": 3
+                },
+                "rate_limited": {
+                    "type": "integer",
+                    "example": 0
+                },
+                "rejected_4xx": {
+                    "type": "integer",
+                    "example": 9
+                },
+                "timeout": {
+                    "type": "integer",
+                    "example": 4
+                },
+                "total": {
+                    "type": "integer",
+                    "example": 35
+                }
+            }
+        },
+        "domain.StatusCounts": {
+            "type": "object",
+            "properties": {
+                "cancelled": {
+                    "type": "integer",
+                    "example": 5
+                },
+                "expired": {
+                    "type": "integer",
+                    "example": 15
+                },
+                "failed": {
+                    "type": "integer",
+                    "example": 20
+                },
+                "pending": {
+                    "type": "integer",
+                    "example": 100
+                },
+                "sending": {
+                    "type": "integer",
+                    "example": 10
+                },
+                "sent": {
+                    "type": "integer",
+                    "example": 850
+                },
+                "total": {
+                    "type": "integer",
+                    "example": 1000
                 }
             }
         },
@@ -2891,6 +3402,36 @@ const docTemplate = `{
                 "text": {
                     "type": "string",
                     "example": "Black Friday: 30% off until Sunday"
+                }
+            }
+        },
+        "internal_httpapi.MessageStats": {
+            "type": "object",
+            "properties": {
+                "items": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/domain.MailoutSummary"
+                    }
+                },
+                "mailouts": {
+                    "description": "Mailouts counts the selected mailouts by status.",
+                    "allOf": [
+                        {
+                            "$ref": "#/definitions/domain.MailoutStatusCounts"
+                        }
+                    ]
+                },
+                "messages": {
+                    "description": "Messages counts the messages of the selected mailouts by status.",
+                    "allOf": [
+                        {
+                            "$ref": "#/definitions/domain.StatusCounts"
+                        }
+                    ]
+                },
+                "next": {
+                    "type": "string"
                 }
             }
         },

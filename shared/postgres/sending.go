@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
 	"slices"
 	"strings"
@@ -67,23 +68,26 @@ func (db *DB) ClaimMessages(ctx context.Context, ids []int64, now time.Time) ([]
 		return nil, nil
 	}
 	var jobs []Job
-	err := db.withPgx(ctx, func(pc *pgx.Conn) error {
-		rows, err := pc.Query(ctx, claimSQL, slices.Sorted(slices.Values(ids)), now)
-		if err != nil {
-			return err
-		}
-		jobs, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (Job, error) {
-			var j Job
-			var ws, we *int16
-			err := r.Scan(&j.MessageID, &j.MailoutID, &j.CustomerID, &j.Attempts, &j.Phone, &j.Timezone,
-				&j.Text, &j.EndAt, &ws, &we)
-			j.EndAt = j.EndAt.UTC()
-			if ws != nil && we != nil {
-				j.Window = &domain.SendWindow{Start: domain.Clock(*ws), End: domain.Clock(*we)}
+	sorted := slices.Sorted(slices.Values(ids))
+	err := retryConflicts(ctx, func() error {
+		return db.withPgx(ctx, func(pc *pgx.Conn) error {
+			rows, err := pc.Query(ctx, claimSQL, sorted, now)
+			if err != nil {
+				return err
 			}
-			return j, err
+			jobs, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (Job, error) {
+				var j Job
+				var ws, we *int16
+				err := r.Scan(&j.MessageID, &j.MailoutID, &j.CustomerID, &j.Attempts, &j.Phone, &j.Timezone,
+					&j.Text, &j.EndAt, &ws, &we)
+				j.EndAt = j.EndAt.UTC()
+				if ws != nil && we != nil {
+					j.Window = &domain.SendWindow{Start: domain.Clock(*ws), End: domain.Clock(*we)}
+				}
+				return j, err
+			})
+			return err
 		})
-		return err
 	})
 	if err != nil {
 		return nil, translate(err, "message claims")
@@ -102,7 +106,11 @@ type Outcome struct {
 	CountAttempt  bool
 	NextAttemptAt time.Time
 	Error         string
-	At            time.Time
+	// Reason is a short machine-readable code of why the message is not
+	// sent (the client's reason, outside_window, expired, ...); statistics
+	// group failures by it. Empty for a sent message.
+	Reason string
+	At     time.Time
 }
 
 // RecordOutcomes writes a batch of outcomes in one statement. Only messages
@@ -112,11 +120,15 @@ func (db *DB) RecordOutcomes(ctx context.Context, outs []Outcome) (int64, error)
 	if len(outs) == 0 {
 		return 0, nil
 	}
+	// Rows are locked in id order, as claims lock them, so that a claim
+	// and an outcome batch touching the same rows do not deadlock.
+	outs = slices.SortedFunc(slices.Values(outs), func(a, b Outcome) int { return cmp.Compare(a.MessageID, b.MessageID) })
 	n := len(outs)
 	ids, statuses, incs, errs := make([]int64, n), make([]string, n), make([]int32, n), make([]string, n)
-	nexts, ats := make([]pgtype.Timestamptz, n), make([]time.Time, n)
+	nexts, ats, reasons := make([]pgtype.Timestamptz, n), make([]time.Time, n), make([]string, n)
 	for i, o := range outs {
 		ids[i], statuses[i], errs[i], ats[i] = o.MessageID, string(o.Status), truncate(o.Error, 500), o.At
+		reasons[i] = truncate(o.Reason, 32)
 		if o.CountAttempt {
 			incs[i] = 1
 		}
@@ -125,16 +137,18 @@ func (db *DB) RecordOutcomes(ctx context.Context, outs []Outcome) (int64, error)
 		}
 	}
 	var changed int64
-	err := db.withPgx(ctx, func(pc *pgx.Conn) error {
-		tag, err := pc.Exec(ctx, `UPDATE messages m SET status = u.status, attempts = m.attempts + u.inc,
-				last_error = u.err, next_attempt_at = u.next,
+	err := retryConflicts(ctx, func() error {
+		return db.withPgx(ctx, func(pc *pgx.Conn) error {
+			tag, err := pc.Exec(ctx, `UPDATE messages m SET status = u.status, attempts = m.attempts + u.inc,
+				last_error = u.err, reason = u.reason, next_attempt_at = u.next,
 				sent_at = CASE WHEN u.status = 'sent' THEN u.at ELSE m.sent_at END,
 				updated_at = u.at
-			FROM unnest($1::bigint[], $2::text[], $3::int[], $4::text[], $5::timestamptz[], $6::timestamptz[])
-			     AS u(id, status, inc, err, next, at)
-			WHERE m.id = u.id AND m.status = 'sending'`, ids, statuses, incs, errs, nexts, ats)
-		changed = tag.RowsAffected()
-		return err
+			FROM unnest($1::bigint[], $2::text[], $3::int[], $4::text[], $5::timestamptz[], $6::timestamptz[], $7::text[])
+			     AS u(id, status, inc, err, next, at, reason)
+			WHERE m.id = u.id AND m.status = 'sending'`, ids, statuses, incs, errs, nexts, ats, reasons)
+			changed = tag.RowsAffected()
+			return err
+		})
 	})
 	if err != nil {
 		return 0, translate(err, "message outcomes")
@@ -143,9 +157,12 @@ func (db *DB) RecordOutcomes(ctx context.Context, outs []Outcome) (int64, error)
 }
 
 // ExpireOverdue marks pending messages of mailouts whose end time has
-// passed as expired and returns how many changed.
+// passed as expired and returns how many changed. A message that was
+// waiting for its send window expires as outside_window: the window never
+// opened again before the end.
 func (db *DB) ExpireOverdue(ctx context.Context, now time.Time) (int64, error) {
-	res := db.q(ctx).Exec(`UPDATE messages m SET status = 'expired', last_error = 'end time reached', updated_at = ?
+	res := db.q(ctx).Exec(`UPDATE messages m SET status = 'expired', last_error = 'end time reached',
+			reason = CASE WHEN m.reason = 'window_wait' THEN 'outside_window' ELSE 'expired' END, updated_at = ?
 		FROM mailouts mo
 		WHERE mo.status = 'running' AND mo.end_at <= ? AND m.mailout_id = mo.id AND m.status = 'pending'`, now, now)
 	return res.RowsAffected, translate(res.Error, "messages")
@@ -162,12 +179,13 @@ func (db *DB) ReleaseStaleClaims(ctx context.Context, now time.Time, olderThan t
 			UPDATE messages m SET
 				status = CASE WHEN mo.end_at <= ? THEN 'expired' ELSE 'pending' END,
 				attempts = m.attempts + 1, last_error = 'claim abandoned by a stopped worker',
+				reason = CASE WHEN mo.end_at <= ? THEN 'expired' ELSE 'worker_lost' END,
 				next_attempt_at = NULL, updated_at = ?
 			FROM mailouts mo
 			WHERE m.status = 'sending' AND m.updated_at < ? AND mo.id = m.mailout_id
 			RETURNING m.id, m.mailout_id, m.status)
 		SELECT id AS message_id, mailout_id FROM released WHERE status = 'pending' ORDER BY id`,
-		now, now, now.Add(-olderThan)).Scan(&refs).Error
+		now, now, now, now.Add(-olderThan)).Scan(&refs).Error
 	return refs, translate(err, "messages")
 }
 
@@ -209,7 +227,7 @@ func (db *DB) FinishMailouts(ctx context.Context, now time.Time) ([]int64, error
 // CancelStaleMessages cancels pending messages whose mailout is cancelled
 // (normally done by the cancel itself; this repairs anything that slipped).
 func (db *DB) CancelStaleMessages(ctx context.Context, now time.Time) (int64, error) {
-	res := db.q(ctx).Exec(`UPDATE messages m SET status = 'cancelled', last_error = 'mailout cancelled', updated_at = ?
+	res := db.q(ctx).Exec(`UPDATE messages m SET status = 'cancelled', last_error = 'mailout cancelled', reason = 'cancelled', updated_at = ?
 		FROM mailouts mo WHERE mo.id = m.mailout_id AND mo.status = 'cancelled' AND m.status = 'pending'`, now)
 	return res.RowsAffected, translate(res.Error, "messages")
 }

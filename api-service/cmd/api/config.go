@@ -27,6 +27,7 @@ type appConfig struct {
 	DefaultTimezone string
 	LogLevel        string
 	LogFormat       string
+	LogPII          bool
 	AMQPURL         string
 	AMQPPrefix      string
 	devSecretUsed   bool
@@ -47,6 +48,7 @@ func loadConfig(getenv func(string) string, serving bool) (appConfig, error) {
 		DefaultTimezone: e.String("DEFAULT_TIMEZONE", "Europe/Moscow"),
 		LogLevel:        e.String("LOG_LEVEL", "info"),
 		LogFormat:       e.String("LOG_FORMAT", "json"),
+		LogPII:          e.Bool("LOG_PII", false),
 		AMQPURL:         e.String("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/"),
 		AMQPPrefix:      getenv("AMQP_PREFIX"),
 	}
@@ -76,5 +78,5 @@ func loadConfig(getenv func(string) string, serving bool) (appConfig, error) {
 }
 
 func newLogger(c appConfig, w io.Writer) (*slog.Logger, error) {
-	return logging.New(w, c.LogLevel, c.LogFormat, "api")
+	return logging.New(w, c.LogLevel, c.LogFormat, "api", logging.PII(c.LogPII))
 }

@@ -18,6 +18,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	// Time zones compiled in: no zoneinfo needed on the host or in the image.
+	_ "time/tzdata"
 )
 
 // version is stamped at build time with -ldflags "-X main.version=...".

@@ -10,11 +10,13 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"mailing/api-service/internal/auth"
 	"mailing/api-service/internal/httpapi"
 	"mailing/api-service/internal/relay"
 	"mailing/shared/broker"
+	"mailing/shared/metrics"
 	"mailing/shared/postgres"
 )
 
@@ -32,6 +34,9 @@ func serve(ctx context.Context, cfg appConfig, log *slog.Logger) error {
 			return err
 		}
 	}
+	// One registry per process, passed down: no global state.
+	reg := metrics.NewRegistry()
+	reg.MustRegister(collectors.NewDBStatsCollector(db.SQL(), "mailing"))
 	tokens, err := auth.NewTokens(cfg.JWTSecret, cfg.JWTTTL)
 	if err != nil {
 		return err
@@ -44,11 +49,12 @@ func serve(ctx context.Context, cfg appConfig, log *slog.Logger) error {
 		return err
 	}
 	defer pub.Close()
+	rel := &relay.Relay{DB: db, Publisher: pub, Log: log, Metrics: relay.NewMetrics(reg, db)}
 	relayCtx, stopRelay := context.WithCancel(ctx)
 	relayDone := make(chan struct{})
 	go func() {
 		defer close(relayDone)
-		(&relay.Relay{DB: db, Publisher: pub, Log: log}).Run(relayCtx)
+		rel.Run(relayCtx)
 	}()
 	defer func() { stopRelay(); <-relayDone }()
 
@@ -56,6 +62,7 @@ func serve(ctx context.Context, cfg appConfig, log *slog.Logger) error {
 	handler := httpapi.New(httpapi.Config{
 		DB: db, Log: log, Tokens: tokens, DefaultTimezone: cfg.DefaultTimezone,
 		Version: version, LoginLimiter: auth.NewLimiter(2*time.Second, 5),
+		Metrics: httpapi.NewMetrics(reg), MetricsHandler: metrics.Handler(reg, log),
 	})
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {

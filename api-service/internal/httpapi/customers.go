@@ -50,7 +50,8 @@ func (s *Server) createCustomer(c *gin.Context) {
 		return
 	}
 	logID(c, logging.CustomerID, cust.ID)
-	logger(c).Info("customer created", logging.CustomerID, cust.ID, "phone_code", cust.PhoneCode, "timezone", cust.Timezone, "tags", cust.Tags)
+	s.metrics.customer(customerCreated)
+	logger(c).Info("customer created", logging.CustomerID, cust.ID, logging.Phone, cust.Phone, "phone_code", cust.PhoneCode, "timezone", cust.Timezone, "tags", cust.Tags)
 	c.JSON(http.StatusCreated, cust)
 }
 
@@ -224,7 +225,8 @@ func (s *Server) updateCustomer(c *gin.Context, replace bool) {
 		writeError(c, err)
 		return
 	}
-	logger(c).Info("customer updated", logging.CustomerID, id, "phone_code", updated.PhoneCode, "timezone", updated.Timezone, "tags", updated.Tags)
+	s.metrics.customer(customerUpdated)
+	logger(c).Info("customer updated", logging.CustomerID, id, logging.Phone, updated.Phone, "phone_code", updated.PhoneCode, "timezone", updated.Timezone, "tags", updated.Tags)
 	c.JSON(http.StatusOK, updated)
 }
 
@@ -251,6 +253,7 @@ func (s *Server) deleteCustomer(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
+	s.metrics.customer(customerDeleted)
 	logger(c).Info("customer deleted", logging.CustomerID, id)
 	c.Status(http.StatusNoContent)
 }
@@ -287,6 +290,7 @@ func (s *Server) addCustomerTag(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
+	s.metrics.customer(customerTagged)
 	logger(c).Info("customer tag added", logging.CustomerID, id, "tag", tag)
 	c.JSON(http.StatusOK, cust)
 }
@@ -321,6 +325,7 @@ func (s *Server) removeCustomerTag(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
+	s.metrics.customer(customerUntagged)
 	logger(c).Info("customer tag removed", logging.CustomerID, id, "tag_id", tagID)
 	c.JSON(http.StatusOK, cust)
 }

@@ -138,6 +138,7 @@ func (s *Server) importCustomers(c *gin.Context) {
 		Inserted: run.inserted, Updated: run.updated, Skipped: run.skipped,
 		Rejected: run.rejected, Errors: run.errors, ErrorsTruncated: run.truncated,
 	}
+	s.metrics.importRows(res)
 	run.log.Info("customers imported", "format", format, "on_conflict", string(mode),
 		"inserted", res.Inserted, "updated", res.Updated, "skipped", res.Skipped,
 		"rejected", res.Rejected, "lines", run.lastLine, "duration_ms", time.Since(start).Milliseconds())

@@ -11,6 +11,7 @@ import (
 
 	"mailing/shared/domain"
 	"mailing/shared/logging"
+	"mailing/shared/metrics"
 )
 
 // MailoutRequest is the body of POST, PUT and PATCH /api/mailouts. Times
@@ -173,6 +174,7 @@ func (s *Server) createMailout(c *gin.Context) {
 		return
 	}
 	logID(c, logging.MailoutID, m.ID)
+	s.metrics.mailout(metrics.MailoutCreated)
 	logMailout(c, "mailout created", m)
 	c.JSON(http.StatusCreated, m)
 }
@@ -297,6 +299,7 @@ func (s *Server) updateMailout(c *gin.Context, full bool) {
 		writeError(c, err)
 		return
 	}
+	s.metrics.mailout(metrics.MailoutUpdated)
 	logMailout(c, "mailout updated", m)
 	c.JSON(http.StatusOK, m)
 }
@@ -325,6 +328,7 @@ func (s *Server) deleteMailout(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
+	s.metrics.mailout(metrics.MailoutDeleted)
 	logger(c).Info("mailout deleted", logging.MailoutID, id)
 	c.Status(http.StatusNoContent)
 }
@@ -355,6 +359,7 @@ func (s *Server) cancelMailout(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
+	s.metrics.mailout(metrics.MailoutCancelled)
 	logMailout(c, "mailout cancelled", m)
 	c.JSON(http.StatusOK, m)
 }
@@ -392,6 +397,7 @@ func (s *Server) addMailoutTag(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
+	s.metrics.mailout(metrics.MailoutUpdated)
 	logMailout(c, "mailout tag added", m)
 	c.JSON(http.StatusOK, m)
 }
@@ -428,6 +434,7 @@ func (s *Server) removeMailoutTag(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
+	s.metrics.mailout(metrics.MailoutUpdated)
 	logMailout(c, "mailout tag removed", m, "tag_id", tagID)
 	c.JSON(http.StatusOK, m)
 }
@@ -469,6 +476,7 @@ func (s *Server) addMailoutPhoneCode(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
+	s.metrics.mailout(metrics.MailoutUpdated)
 	logMailout(c, "mailout phone code added", m)
 	c.JSON(http.StatusOK, m)
 }
@@ -505,6 +513,7 @@ func (s *Server) removeMailoutPhoneCode(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
+	s.metrics.mailout(metrics.MailoutUpdated)
 	logMailout(c, "mailout phone code removed", m, "phone_code_id", codeID)
 	c.JSON(http.StatusOK, m)
 }
@@ -518,10 +527,14 @@ func readMailout(c *gin.Context, full bool) (domain.MailoutInput, error) {
 	return req.input(full)
 }
 
+// textExcerptRunes bounds the mailout text in logs: enough to recognise
+// the mailout, never the whole message.
+const textExcerptRunes = 32
+
 // logMailout writes the info line of a mailout change.
 func logMailout(c *gin.Context, msg string, m domain.Mailout, extra ...any) {
 	args := append([]any{logging.MailoutID, m.ID, "status", m.Status, "version", m.Version,
 		"start_at", m.StartAt, "end_at", m.EndAt, "tags", m.Filter.Tags, "phone_codes", m.Filter.PhoneCodes,
-		"audience", m.Audience}, extra...)
+		"audience", m.Audience, "text_excerpt", logging.Excerpt(m.Text, textExcerptRunes)}, extra...)
 	logger(c).Info(msg, args...)
 }

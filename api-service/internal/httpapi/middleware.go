@@ -14,6 +14,7 @@ import (
 
 	"mailing/shared/domain"
 	"mailing/shared/logging"
+	"mailing/shared/metrics"
 )
 
 const (
@@ -29,6 +30,7 @@ var requestIDRe = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,128}$`)
 // with the ids the handler touched.
 func (s *Server) requestContext(c *gin.Context) {
 	start := time.Now()
+	s.metrics.http().Begin()
 	rid := c.GetHeader("X-Request-ID")
 	if !requestIDRe.MatchString(rid) {
 		rid = newRequestID()
@@ -38,12 +40,14 @@ func (s *Server) requestContext(c *gin.Context) {
 	c.Set(ctxLogger, log)
 	c.Next()
 
+	latency, route, status := time.Since(start), routeOf(c), c.Writer.Status()
+	s.metrics.http().Observe(c.Request.Method, route, status, latency)
 	attrs := []slog.Attr{
 		slog.String("method", c.Request.Method),
-		slog.String("route", routeOf(c)),
+		slog.String("route", route),
 		slog.String("path", c.Request.URL.Path),
-		slog.Int("http_status", c.Writer.Status()),
-		slog.Float64("latency_ms", float64(time.Since(start).Microseconds())/1000),
+		slog.Int(logging.HTTPStatus, status),
+		slog.Float64(logging.LatencyMS, float64(latency.Microseconds())/1000),
 		slog.String("client_ip", c.ClientIP()),
 	}
 	if sub := c.GetString(ctxSubject); sub != "" {
@@ -52,18 +56,29 @@ func (s *Server) requestContext(c *gin.Context) {
 	if ids, ok := c.Get(ctxLogIDs); ok {
 		attrs = append(attrs, ids.([]slog.Attr)...)
 	}
-	level := slog.LevelInfo
-	if c.Writer.Status() >= 500 {
-		level = slog.LevelError
-	}
-	log.LogAttrs(c.Request.Context(), level, "http request", attrs...)
+	log.LogAttrs(c.Request.Context(), requestLevel(route, status), "http request", attrs...)
 }
 
+// requestLevel is error for a 5xx; debug for successful scrapes and
+// health checks, which come every few seconds and say nothing about any
+// object; info otherwise.
+func requestLevel(route string, status int) slog.Level {
+	switch {
+	case status >= 500:
+		return slog.LevelError
+	case status < 400 && (route == "/metrics" || route == "/healthz" || route == "/readyz"):
+		return slog.LevelDebug
+	}
+	return slog.LevelInfo
+}
+
+// routeOf is the route template the request matched (never the raw path,
+// which holds ids), as logged and as the metrics' route label.
 func routeOf(c *gin.Context) string {
 	if r := c.FullPath(); r != "" {
 		return r
 	}
-	return "unmatched"
+	return metrics.Unmatched
 }
 
 func newRequestID() string {

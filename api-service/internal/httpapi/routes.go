@@ -28,6 +28,9 @@ func (s *Server) routes() {
 	r.GET("/docs/*any", s.docs())
 	r.GET("/healthz", s.healthz)
 	r.GET("/readyz", s.readyz)
+	if s.scrape != nil {
+		r.GET("/metrics", gin.WrapH(s.scrape))
+	}
 	r.POST("/auth/token", s.token)
 
 	api := r.Group("/api", s.requireToken)
@@ -55,8 +58,11 @@ func (s *Server) routes() {
 	api.DELETE("/mailouts/:id/tags/:tag_id", s.removeMailoutTag)
 	api.POST("/mailouts/:id/phone_codes", s.addMailoutPhoneCode)
 	api.DELETE("/mailouts/:id/phone_codes/:phone_code_id", s.removeMailoutPhoneCode)
+	api.GET("/mailouts/:id/stats", s.mailoutStats)
+	api.GET("/mailouts/:id/messages", s.listMailoutMessages)
 
 	api.GET("/messages", s.listMessages)
+	api.GET("/messages/stats", s.messageStats)
 	api.GET("/messages/:id", s.getMessage)
 
 	api.GET("/phone_codes", s.listPhoneCodes)

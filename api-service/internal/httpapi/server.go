@@ -25,6 +25,10 @@ type Config struct {
 	ImportMaxBytes int64
 	// Now is the clock; tests may pin it.
 	Now func() time.Time
+	// Metrics counts requests and changes; nil counts nothing.
+	Metrics *Metrics
+	// MetricsHandler serves GET /metrics; nil leaves the route out.
+	MetricsHandler http.Handler
 }
 
 // Server answers the API.
@@ -37,6 +41,8 @@ type Server struct {
 	version   string
 	now       func() time.Time
 	engine    *gin.Engine
+	metrics   *Metrics
+	scrape    http.Handler
 
 	importMaxBytes int64
 }
@@ -46,6 +52,7 @@ func New(cfg Config) *Server {
 	s := &Server{
 		db: cfg.DB, log: cfg.Log, tokens: cfg.Tokens, limiter: cfg.LoginLimiter,
 		defaultTZ: cfg.DefaultTimezone, version: cfg.Version, now: cfg.Now,
+		metrics: cfg.Metrics, scrape: cfg.MetricsHandler,
 	}
 	if s.now == nil {
 		s.now = time.Now

@@ -36,6 +36,8 @@ type Relay struct {
 	// RetryIn is how long failed events wait before the next try.
 	RetryIn time.Duration
 	Now     func() time.Time
+	// Metrics counts what is published; nil counts nothing.
+	Metrics *Metrics
 }
 
 // Run relays until ctx ends. A failing broker is retried; it never stops
@@ -64,7 +66,8 @@ func (r *Relay) Run(ctx context.Context) {
 		n, err := r.DB.RelayOutbox(ctx, r.Batch, r.RetryIn, r.publish)
 		switch {
 		case err != nil && ctx.Err() == nil:
-			r.Log.Warn("outbox relay failed; retrying", "error", err.Error())
+			r.Metrics.failed()
+			r.Log.Warn("outbox relay failed; retrying", "error", err.Error(), "retry_in_s", r.RetryIn.Seconds())
 			timer.Reset(r.RetryIn)
 		case n == r.Batch:
 			timer.Reset(0) // more may be waiting
@@ -101,6 +104,7 @@ func (r *Relay) publish(ctx context.Context, events []postgres.OutboxEvent) erro
 	if err := r.Publisher.Publish(ctx, msgs); err != nil {
 		return err
 	}
+	r.Metrics.observePublished(events, r.Now())
 	for i, e := range events {
 		r.Log.Info("outbox event published", "topic", e.Topic, logging.MailoutID, msgs[i].Headers[broker.HeaderMailoutID],
 			"delay_s", msgs[i].Delay.Seconds(), "outbox_id", e.ID)

@@ -25,10 +25,15 @@ import (
 	"strings"
 	"syscall"
 	"time"
+	// Time zones compiled in: no zoneinfo needed on the host or in the image.
+	_ "time/tzdata"
 
 	"mailing/sender-worker/internal/probesim"
 	"mailing/shared/logging"
 )
+
+// version is stamped at build time with -ldflags "-X main.version=...".
+var version = "dev"
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -184,14 +189,14 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 		return fmt.Errorf("listen on %s: %w", cfg.addr, err)
 	}
 	srv := &http.Server{
-		Handler:           sim,
+		Handler:           withMetrics(sim, log),
 		ReadHeaderTimeout: 5 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	log.Info("listening", "addr", ln.Addr().String(), "seed", cfg.seed, "faults", cfg.faults)
+	log.Info("listening", "addr", ln.Addr().String(), "version", version, "seed", cfg.seed, "faults", cfg.faults)
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)

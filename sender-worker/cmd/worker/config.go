@@ -30,6 +30,7 @@ type workerConfig struct {
 	BrokerPrefix    string
 	LogLevel        string
 	LogFormat       string
+	LogPII          bool
 }
 
 func loadConfig(getenv func(string) string) (workerConfig, error) {
@@ -53,6 +54,7 @@ func loadConfig(getenv func(string) string) (workerConfig, error) {
 		BrokerPrefix:      getenv("AMQP_PREFIX"),
 		LogLevel:          e.String("LOG_LEVEL", "info"),
 		LogFormat:         e.String("LOG_FORMAT", "json"),
+		LogPII:            e.Bool("LOG_PII", false),
 	}
 	if v := getenv("SENDER_RATE"); v != "" && v != "0" {
 		c.Rate = e.Int("SENDER_RATE", 0)

@@ -18,6 +18,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+	// Time zones compiled in: no zoneinfo needed on the host or in the image.
+	_ "time/tzdata"
 
 	"mailing/sender-worker/internal/planner"
 	"mailing/sender-worker/internal/probe"
@@ -26,8 +28,12 @@ import (
 	"mailing/sender-worker/internal/sender"
 	"mailing/shared/broker"
 	"mailing/shared/logging"
+	"mailing/shared/metrics"
 	"mailing/shared/postgres"
 )
+
+// version is stamped at build time with -ldflags "-X main.version=...".
+var version = "dev"
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -43,7 +49,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	if err != nil {
 		return fmt.Errorf("configuration: %w", err)
 	}
-	log, err := logging.New(stdout, cfg.LogLevel, cfg.LogFormat, "worker")
+	log, err := logging.New(stdout, cfg.LogLevel, cfg.LogFormat, "worker", logging.PII(cfg.LogPII))
 	if err != nil {
 		return err
 	}
@@ -52,6 +58,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		return err
 	}
 	defer db.Close()
+	met := newWorkerMetrics(db)
 	// The connection name shows in the management UI; the prefix tells
 	// apart workers of different deployments (or tests) on one broker.
 	bcfg := broker.Config{URL: cfg.AMQPURL, Prefix: cfg.BrokerPrefix, Name: strings.Trim(cfg.BrokerPrefix+"-worker", "-"), Logger: log}
@@ -63,28 +70,27 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	client, err := probe.New(probe.Config{
 		URL: cfg.ProbeURL, Token: cfg.ProbeToken, Timeout: cfg.ProbeTimeout, MaxConns: cfg.Concurrency,
 		Breaker: probe.BreakerConfig{ConsecutiveFailures: uint32(cfg.BreakerFailures), OpenTimeout: cfg.BreakerOpen},
-		OnStateChange: func(from, to probe.State) {
-			log.Warn("circuit breaker state changed", "from", from.String(), "to", to.String())
-		},
+		Metrics: met.probe,
 	}, log)
 	if err != nil {
 		return err
 	}
 	defer client.Close()
 
-	plan := &planner.Planner{DB: db, Pub: pub, Log: log}
+	plan := &planner.Planner{DB: db, Pub: pub, Log: log, Metrics: met.planner}
 	send := sender.New(sender.Config{
 		DB: db, Pub: pub, Client: client, Log: log, Concurrency: cfg.Concurrency, Rate: float64(cfg.Rate),
-		Policy: retry.Policy{MaxAttempts: cfg.MaxAttempts, Base: cfg.BackoffBase, Max: cfg.BackoffMax},
+		Policy:  retry.Policy{MaxAttempts: cfg.MaxAttempts, Base: cfg.BackoffBase, Max: cfg.BackoffMax},
+		Metrics: met.sender,
 	})
 	rec := &reconciler.Reconciler{DB: db, Planner: plan, Log: log, Interval: cfg.ReconcileInterval,
-		StaleClaim: cfg.StaleClaimAfter, Grace: cfg.LostJobAfter}
+		StaleClaim: cfg.StaleClaimAfter, Grace: cfg.LostJobAfter, Metrics: met.reconciler}
 
-	srv, ln, err := healthServer(cfg.HTTPAddr, db, pub)
+	srv, ln, err := healthServer(cfg.HTTPAddr, db, pub, met, log)
 	if err != nil {
 		return err
 	}
-	log.Info("listening", "addr", ln.Addr().String())
+	log.Info("listening", "addr", ln.Addr().String(), "version", version)
 	if addr := getenv("PPROF_ADDR"); addr != "" {
 		stopPprof, err := servePprof(addr, log)
 		if err != nil {
@@ -156,9 +162,11 @@ func servePprof(addr string, log *slog.Logger) (stop func(), err error) {
 	return func() { _ = srv.Close() }, nil
 }
 
-// healthServer serves /healthz (alive) and /readyz (database and broker).
-func healthServer(addr string, db *postgres.DB, pub *broker.Publisher) (*http.Server, net.Listener, error) {
+// healthServer serves /healthz (alive), /readyz (database and broker) and
+// /metrics.
+func healthServer(addr string, db *postgres.DB, pub *broker.Publisher, met *workerMetrics, log *slog.Logger) (*http.Server, net.Listener, error) {
 	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", metrics.Handler(met.reg, log))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = io.WriteString(w, `{"status":"ok"}`)
@@ -183,5 +191,5 @@ func healthServer(addr string, db *postgres.DB, pub *broker.Publisher) (*http.Se
 	if err != nil {
 		return nil, nil, fmt.Errorf("listen on %s: %w", addr, err)
 	}
-	return &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ErrorLog: slog.NewLogLogger(slog.Default().Handler(), slog.LevelWarn)}, ln, nil
+	return &http.Server{Handler: met.http.Middleware(mux), ReadHeaderTimeout: 5 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}, ln, nil
 }

@@ -266,8 +266,11 @@ func TestNothingIsDeliveredAfterEndTime(t *testing.T) {
 			t.Fatalf("delivery at %s, at or after end_at %s", d.At, end)
 		}
 	}
-	if len(p.sim.Deliveries()) != counts["sent"] {
-		t.Fatalf("%d deliveries recorded, %d messages sent", len(p.sim.Deliveries()), counts["sent"])
+	// An attempt cut at end_at just as the external API finished it is
+	// delivered there yet recorded expired: the answer never reached us.
+	// At most the attempts in flight at end_at (the concurrency) can be so.
+	if n := len(p.sim.Deliveries()); n < counts["sent"] || n > counts["sent"]+2 {
+		t.Fatalf("%d deliveries recorded, %d messages sent; want sent ≤ deliveries ≤ sent + 2", n, counts["sent"])
 	}
 }
 

@@ -32,6 +32,8 @@ type Planner struct {
 	Now func() time.Time
 	// PageSize is how many jobs are read and published per round trip.
 	PageSize int
+	// Metrics counts starts and fan-outs; nil counts nothing.
+	Metrics *Metrics
 }
 
 func (p *Planner) now() time.Time {
@@ -52,17 +54,21 @@ func (p *Planner) Handle(ctx context.Context, d broker.Delivery) {
 			Version   int64 `json:"version"`
 		}
 		_ = json.Unmarshal(d.Body, &ev)
-		p.Log.Info("mailout event received", "topic", topic, logging.MailoutID, ev.MailoutID, "version", ev.Version)
+		p.Metrics.start(startOtherTopic)
+		p.Log.Info("mailout event received; nothing to do", "topic", topic, logging.MailoutID, ev.MailoutID, "version", ev.Version)
 		_ = d.Ack()
 		return
 	}
 	var ev domain.MailoutStartEvent
 	if err := json.Unmarshal(d.Body, &ev); err != nil || ev.MailoutID == 0 {
-		p.Log.Error("malformed start event dropped", "body", string(d.Body))
+		p.Metrics.start(startMalformed)
+		p.Log.Error("malformed start event dropped", "body", logging.Excerpt(string(d.Body), 256))
 		_ = d.Nack(false) // dead-lettered for inspection
 		return
 	}
+	p.Log.Info("start event received", logging.MailoutID, ev.MailoutID, "version", ev.Version, "redelivered", d.Redelivered)
 	if err := p.Start(ctx, ev.MailoutID, ev.Version, d.Body); err != nil {
+		p.Metrics.start(startFailed)
 		p.Log.Error("start event failed; requeueing", logging.MailoutID, ev.MailoutID, "error", err.Error())
 		select {
 		case <-ctx.Done():
@@ -80,18 +86,22 @@ func (p *Planner) Handle(ctx context.Context, d broker.Delivery) {
 // uses that).
 func (p *Planner) Start(ctx context.Context, id, version int64, event []byte) error {
 	log := p.Log.With(logging.MailoutID, id, "version", version)
+	began := time.Now()
 	res, err := p.DB.StartMailout(ctx, id, version, p.now())
 	if err != nil {
 		return fmt.Errorf("start mailout %d: %w", id, err)
 	}
 	switch res.Outcome {
 	case postgres.StartStale:
+		p.Metrics.start(startStale)
 		log.Info("start event ignored", "reason", res.Reason)
 		return nil
 	case postgres.StartExpired:
+		p.Metrics.start(startExpired)
 		log.Warn("mailout ended before it could start; finished without messages", "end_at", res.EndAt)
 		return nil
 	case postgres.StartTooEarly:
+		p.Metrics.start(startEarly)
 		if event == nil {
 			return nil
 		}
@@ -107,12 +117,17 @@ func (p *Planner) Start(ctx context.Context, id, version int64, event []byte) er
 	} else {
 		log.Info("mailout started", "messages", res.Created)
 	}
-	started := time.Now()
 	n, err := p.PublishJobs(ctx, id)
 	if err != nil {
 		return err
 	}
-	log.Info("fan-out published", "jobs", n, "duration_ms", time.Since(started).Milliseconds())
+	result := startStarted
+	if res.Existing {
+		result = startResumed
+	}
+	p.Metrics.start(result)
+	p.Metrics.fanout(n, time.Since(began))
+	log.Info("fan-out published", "jobs", n, logging.LatencyMS, time.Since(began).Milliseconds())
 	return nil
 }
 

@@ -120,7 +120,12 @@ func newBreaker(cfg BreakerConfig, log *slog.Logger, notify func(from, to State)
 				b.openedAt = time.Now()
 				b.mu.Unlock()
 			}
-			log.Warn("probe circuit breaker", "from", fromGobreaker(from).String(), "to", fromGobreaker(to).String())
+			level := slog.LevelWarn
+			if to == gobreaker.StateClosed {
+				level = slog.LevelInfo // recovered
+			}
+			log.Log(context.Background(), level, "circuit breaker state changed",
+				"from", fromGobreaker(from).String(), "to", fromGobreaker(to).String())
 			if notify != nil {
 				notify(fromGobreaker(from), fromGobreaker(to))
 			}

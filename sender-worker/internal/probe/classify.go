@@ -117,12 +117,3 @@ func excerpt(body []byte) string {
 	}
 	return strings.ToValidUTF8(string(body), "?")
 }
-
-// maskPhone keeps only the last four digits, enough to tell messages apart
-// in logs without writing customers' numbers down.
-func maskPhone(p string) string {
-	if len(p) <= 4 {
-		return strings.Repeat("*", len(p))
-	}
-	return strings.Repeat("*", len(p)-4) + p[len(p)-4:]
-}

@@ -82,12 +82,3 @@ func TestExcerpt(t *testing.T) {
 		t.Fatalf("excerpt of invalid UTF-8 = %q", got)
 	}
 }
-
-func TestMaskPhone(t *testing.T) {
-	tests := map[string]string{"79161234567": "*******4567", "1234": "****", "": "", "12345": "*2345"}
-	for in, want := range tests {
-		if got := maskPhone(in); got != want {
-			t.Errorf("maskPhone(%q) = %q, want %q", in, got, want)
-		}
-	}
-}

@@ -46,6 +46,8 @@ type Config struct {
 	// while the breaker is locked: it must return quickly and must not call
 	// the Client.
 	OnStateChange func(from, to State)
+	// Metrics counts requests and breaker changes; nil counts nothing.
+	Metrics *Metrics
 }
 
 // Message is one delivery. ID, Phone and Text go to the API; Attempt,
@@ -69,6 +71,7 @@ type Client struct {
 	http    *http.Client
 	breaker *breaker
 	log     *slog.Logger
+	metrics *Metrics
 }
 
 // request is the contract's body: id and phone are JSON numbers.
@@ -96,7 +99,13 @@ func New(cfg Config, log *slog.Logger) (*Client, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	br, err := newBreaker(cfg.Breaker, log, cfg.OnStateChange)
+	notify := func(from, to State) {
+		cfg.Metrics.transition(from, to)
+		if cfg.OnStateChange != nil {
+			cfg.OnStateChange(from, to)
+		}
+	}
+	br, err := newBreaker(cfg.Breaker, log, notify)
 	if err != nil {
 		return nil, err
 	}
@@ -112,6 +121,7 @@ func New(cfg Config, log *slog.Logger) (*Client, error) {
 		},
 		breaker: br,
 		log:     log,
+		metrics: cfg.Metrics,
 	}, nil
 }
 
@@ -171,14 +181,16 @@ func (c *Client) Send(ctx context.Context, m Message) Result {
 	phone, ok := parsePhone(m.Phone)
 	if !ok {
 		return c.done(ctx, m, Result{Outcome: Permanent, Reason: ReasonInvalidMessage,
-			Err: fmt.Errorf("phone %q is not 11 digits", maskPhone(m.Phone))})
+			Err: fmt.Errorf("phone %q is not 11 digits", logging.MaskPhone(m.Phone))})
 	}
 	report, ok := c.breaker.allow()
 	if !ok {
+		c.metrics.rejectedByBreaker()
 		return c.done(ctx, m, Result{Outcome: Deferred, Reason: ReasonBreakerOpen, RetryAfter: c.breaker.untilProbe()})
 	}
 	r := c.post(ctx, m, phone)
 	report(r)
+	c.metrics.observe(r)
 	return c.done(ctx, m, r)
 }
 
@@ -204,6 +216,8 @@ func (c *Client) post(ctx context.Context, m Message, phone int64) Result {
 	req.Header.Set("Idempotency-Key", idStr)
 
 	c.logRequest(ctx, m)
+	c.metrics.begin()
+	defer c.metrics.end()
 	start := time.Now()
 	resp, err := c.http.Do(req)
 	if err != nil {
@@ -282,6 +296,12 @@ func parsePhone(p string) (int64, bool) {
 	return n, err == nil
 }
 
+// textExcerptRunes bounds the message text in logs: enough to recognise
+// it, never the whole message.
+const textExcerptRunes = 32
+
+// logRequest writes the debug line of a request about to be sent. The
+// phone goes under logging.Phone, which the service's log handler masks.
 func (c *Client) logRequest(ctx context.Context, m Message) {
 	if !c.log.Enabled(ctx, slog.LevelDebug) {
 		return
@@ -290,18 +310,21 @@ func (c *Client) logRequest(ctx context.Context, m Message) {
 		slog.Int64(logging.MessageID, m.ID),
 		slog.Int64(logging.MailoutID, m.MailoutID),
 		slog.Int64(logging.CustomerID, m.CustomerID),
-		slog.Int("attempt", m.Attempt),
-		slog.String("phone", maskPhone(m.Phone)),
+		slog.Int(logging.Attempt, m.Attempt),
+		slog.String(logging.Phone, m.Phone),
+		slog.String("text_excerpt", logging.Excerpt(m.Text, textExcerptRunes)),
 	)
 }
 
-// done logs the result of one Send and returns it. Acceptances and
-// deferrals are debug lines (there are thousands per second); failures are
-// info, and an auth failure a warning since sending stops on it.
+// done logs the result of one Send and returns it: one info line per
+// request made, which also names the request (ids, attempt), so the
+// default level records every request and its answer. Sends refused by
+// the open breaker made no request and are debug lines; an auth failure
+// is a warning since sending stops on it.
 func (c *Client) done(ctx context.Context, m Message, r Result) Result {
 	level := slog.LevelInfo
 	switch r.Outcome {
-	case Sent, Deferred:
+	case Deferred:
 		level = slog.LevelDebug
 	case Auth:
 		level = slog.LevelWarn
@@ -313,11 +336,11 @@ func (c *Client) done(ctx context.Context, m Message, r Result) Result {
 		slog.Int64(logging.MessageID, m.ID),
 		slog.Int64(logging.MailoutID, m.MailoutID),
 		slog.Int64(logging.CustomerID, m.CustomerID),
-		slog.Int("attempt", m.Attempt),
-		slog.String("outcome", string(r.Outcome)),
+		slog.Int(logging.Attempt, m.Attempt),
+		slog.String(logging.Outcome, string(r.Outcome)),
 		slog.String("reason", r.Reason),
-		slog.Int("http_status", r.HTTPStatus),
-		slog.Int64("latency_ms", r.Latency.Milliseconds()),
+		slog.Int(logging.HTTPStatus, r.HTTPStatus),
+		slog.Float64(logging.LatencyMS, float64(r.Latency.Microseconds())/1000),
 	}
 	if r.RetryAfter > 0 {
 		attrs = append(attrs, slog.Int64("retry_after_ms", r.RetryAfter.Milliseconds()))

@@ -5,13 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"mailing/shared/logging"
 )
 
 // One case per class of answer the external API can give.
@@ -313,7 +314,11 @@ func TestSendConcurrentPoolIsBounded(t *testing.T) {
 
 func TestSendLogs(t *testing.T) {
 	srv := newServer(t, answerWith(400, `{"error":"nope"}`))
-	log, buf := newLogger(slog.LevelDebug)
+	buf := &logBuffer{}
+	log, err := logging.New(buf, "debug", "json", "worker")
+	if err != nil {
+		t.Fatal(err)
+	}
 	c := newClient(t, srv.base(), log, nil)
 	m := Message{ID: 55, Phone: "79161234567", Text: "hi", Attempt: 3, MailoutID: 7, CustomerID: 42}
 	c.Send(context.Background(), m)

@@ -109,11 +109,6 @@ func (b *logBuffer) lines(t *testing.T) []map[string]any {
 	return out
 }
 
-func newLogger(level slog.Level) (*slog.Logger, *logBuffer) {
-	b := &logBuffer{}
-	return slog.New(slog.NewJSONHandler(b, &slog.HandlerOptions{Level: level})), b
-}
-
 // eventually polls cond until it holds, failing after a generous bound.
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()

@@ -28,6 +28,8 @@ type Reconciler struct {
 	// Grace is how late a job may be before it is presumed lost.
 	Grace time.Duration
 	Now   func() time.Time
+	// Metrics counts repairs; nil counts nothing.
+	Metrics *Metrics
 }
 
 // Run repairs until ctx ends.
@@ -35,7 +37,11 @@ func (r *Reconciler) Run(ctx context.Context) {
 	t := time.NewTicker(r.Interval)
 	defer t.Stop()
 	for {
-		if err := r.Pass(ctx); err != nil && ctx.Err() == nil {
+		err := r.Pass(ctx)
+		if ctx.Err() == nil {
+			r.Metrics.pass(err)
+		}
+		if err != nil && ctx.Err() == nil {
 			r.Log.Warn("reconcile pass failed", "error", err.Error())
 		}
 		select {
@@ -61,12 +67,14 @@ func (r *Reconciler) Pass(ctx context.Context) error {
 		if err := r.Planner.Start(ctx, m.ID, m.Version, nil); err != nil {
 			return err
 		}
+		r.Metrics.repaired(repairMailoutStarted, 1)
 	}
 	released, err := r.DB.ReleaseStaleClaims(ctx, now(), r.StaleClaim)
 	if err != nil {
 		return err
 	}
 	if len(released) > 0 {
+		r.Metrics.repaired(repairClaimReleased, len(released))
 		r.Log.Warn("reconciler: released claims of stopped workers", "messages", len(released))
 		// The dead worker took their jobs with it; waiting for the lost-job
 		// grace period would hold them back for no reason.
@@ -77,11 +85,13 @@ func (r *Reconciler) Pass(ctx context.Context) error {
 	if n, err := r.DB.ExpireOverdue(ctx, now()); err != nil {
 		return err
 	} else if n > 0 {
+		r.Metrics.repaired(repairMessageExpired, int(n))
 		r.Log.Info("reconciler: expired messages past their end time", "messages", n)
 	}
 	if n, err := r.DB.CancelStaleMessages(ctx, now()); err != nil {
 		return err
 	} else if n > 0 {
+		r.Metrics.repaired(repairMessageCanceled, int(n))
 		r.Log.Info("reconciler: cancelled pending messages of cancelled mailouts", "messages", n)
 	}
 	if err := r.republishLost(ctx, now()); err != nil {
@@ -91,6 +101,7 @@ func (r *Reconciler) Pass(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	r.Metrics.repaired(repairMailoutFinished, len(done))
 	for _, id := range done {
 		r.Log.Info("mailout finished", logging.MailoutID, id)
 	}
@@ -102,7 +113,11 @@ func (r *Reconciler) republishLost(ctx context.Context, now time.Time) error {
 	if err != nil || len(lost) == 0 {
 		return err
 	}
-	return r.publish(ctx, lost, "reconciler: re-published jobs that did not arrive")
+	if err := r.publish(ctx, lost, "reconciler: re-published jobs that did not arrive"); err != nil {
+		return err
+	}
+	r.Metrics.repaired(repairJobRepublished, len(lost))
+	return nil
 }
 
 // publish sends one job per message, a batch per mailout.

@@ -20,6 +20,10 @@ const (
 	ReasonAuthPause     = "auth_paused"
 )
 
+// endDuringAttempt is the error of a message whose end time came while
+// its attempt was in flight.
+const endDuringAttempt = "end time reached during the attempt"
+
 // process decides what happens to one claimed message: deferral by the
 // send window, or one attempt at the external API and its consequences.
 func (s *Sender) process(ctx context.Context, job *postgres.Job) result {
@@ -33,7 +37,7 @@ func (s *Sender) process(ctx context.Context, job *postgres.Job) result {
 		return s.final(job, domain.MessageExpired, ReasonOutsideWindow, false, now)
 	}
 	if at.After(now) {
-		s.jobLog(job.MessageID, job.MailoutID).Info("outside the send window; deferred", "next_attempt_at", at, "timezone", job.Timezone)
+		// Logged as "message deferred" once the deferral is committed.
 		return s.retryAt(job, at, ReasonWindowWait, false, now)
 	}
 	if s.limiter != nil {
@@ -49,7 +53,7 @@ func (s *Sender) process(ctx context.Context, job *postgres.Job) result {
 		MailoutID: job.MailoutID, CustomerID: job.CustomerID,
 	})
 	cancel()
-	return s.decide(job, res, s.cfg.Now())
+	return withReason(s.decide(job, res, s.cfg.Now()), res)
 }
 
 // decide maps a client result to the message's next state.
@@ -70,7 +74,7 @@ func (s *Sender) decide(job *postgres.Job, res probe.Result, now time.Time) resu
 	// Transient, including an attempt cut by the end time or by shutdown.
 	switch res.Reason {
 	case probe.ReasonDeadline:
-		return s.final(job, domain.MessageExpired, "end time reached during the attempt", true, now)
+		return s.final(job, domain.MessageExpired, endDuringAttempt, true, now)
 	case probe.ReasonCancelled:
 		return s.retryOrExpire(job, now.Add(time.Second), res.Reason, true, now)
 	}
@@ -99,7 +103,7 @@ func (s *Sender) retryAt(job *postgres.Job, at time.Time, reason string, counted
 	next := planner.Jobs(job.MailoutID, []int64{job.MessageID}, min(delay, broker.MaxDelay))[0]
 	return result{job: job, followUp: &next, out: postgres.Outcome{
 		MessageID: job.MessageID, Status: domain.MessagePending, CountAttempt: counted,
-		NextAttemptAt: now.Add(delay), Error: reason, At: now,
+		NextAttemptAt: now.Add(delay), Error: reason, Reason: reason, At: now,
 	}}
 }
 
@@ -109,8 +113,23 @@ func (s *Sender) final(job *postgres.Job, status domain.MessageStatus, reason st
 	dl := broker.DeadLetter(string(status)+": "+reason, job.MailoutID, job.MessageID,
 		[]byte(`{"message_id":`+itoa(job.MessageID)+`,"mailout_id":`+itoa(job.MailoutID)+`}`))
 	return result{job: job, followUp: &dl, out: postgres.Outcome{
-		MessageID: job.MessageID, Status: status, CountAttempt: counted, Error: reason, At: now,
+		MessageID: job.MessageID, Status: status, CountAttempt: counted, Error: reason, Reason: reason, At: now,
 	}}
+}
+
+// withReason sets the outcome's reason code to the client's: the reason
+// texts above add details (HTTP status, why retrying stopped) that would
+// split the statistics' groups. An attempt cut by the end time is expired.
+func withReason(r result, res probe.Result) result {
+	switch {
+	case r.out.Status == domain.MessageSent:
+		r.out.Reason = ""
+	case res.Reason == probe.ReasonDeadline:
+		r.out.Reason = "expired"
+	default:
+		r.out.Reason = res.Reason
+	}
+	return r
 }
 
 func reasonText(res probe.Result) string {

@@ -42,6 +42,8 @@ type Config struct {
 	// credentials (401/403).
 	AuthPause time.Duration
 	Now       func() time.Time
+	// Metrics counts jobs and outcomes; nil counts nothing.
+	Metrics *Metrics
 }
 
 // Sender handles the send queue.
@@ -105,16 +107,19 @@ func (s *Sender) Start() (stop func()) {
 func (s *Sender) Handle(ctx context.Context, d broker.Delivery) {
 	var job domain.SendJob
 	if err := json.Unmarshal(d.Body, &job); err != nil || job.MessageID == 0 {
-		s.cfg.Log.Error("malformed send job dropped", "body", string(d.Body))
+		s.cfg.Metrics.job(jobMalformed)
+		s.cfg.Log.Error("malformed send job dropped", "body", logging.Excerpt(string(d.Body), 256))
 		_ = d.Nack(false)
 		return
 	}
 	if err := s.waitUntilSendable(ctx); err != nil {
+		s.cfg.Metrics.job(jobRequeued)
 		_ = d.Nack(true) // shutting down: the job goes back to the queue
 		return
 	}
 	r, err := s.claimAndProcess(ctx, job.MessageID)
 	if err != nil {
+		s.cfg.Metrics.job(jobRequeued)
 		if ctx.Err() == nil {
 			s.jobLog(job.MessageID, job.MailoutID).Error("claim failed; job requeued", "error", err.Error())
 			s.pause(ctx, time.Second)
@@ -125,16 +130,19 @@ func (s *Sender) Handle(ctx context.Context, d broker.Delivery) {
 	if r == nil {
 		// Final, claimed elsewhere, not due yet, or its mailout is not
 		// running: nothing to do for this copy of the job.
+		s.cfg.Metrics.job(jobNotClaimable)
 		s.cfg.Log.Debug("job not claimable; dropped", logging.MessageID, job.MessageID, logging.MailoutID, job.MailoutID)
 		_ = d.Ack()
 		return
 	}
 	if _, err := s.records.do(context.WithoutCancel(ctx), *r); err != nil {
 		// The claim stays in sending; the reconciler takes it back.
+		s.cfg.Metrics.job(jobRequeued)
 		s.jobLog(job.MessageID, job.MailoutID).Error("recording the outcome failed; job requeued", "error", err.Error())
 		_ = d.Nack(true)
 		return
 	}
+	s.cfg.Metrics.job(jobProcessed)
 	_ = d.Ack()
 }
 
@@ -150,7 +158,8 @@ func (s *Sender) claimAndProcess(ctx context.Context, messageID int64) (*result,
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
-	defer func() { <-s.slots }()
+	s.cfg.Metrics.slotTaken()
+	defer func() { s.cfg.Metrics.slotFreed(); <-s.slots }()
 	claimed, err := s.claims.do(ctx, messageID)
 	if err != nil || claimed == nil {
 		return nil, err
@@ -219,6 +228,7 @@ func (s *Sender) recordBatch(ctx context.Context, rs []result) ([]struct{}, erro
 	}
 	for _, r := range rs {
 		s.logOutcome(r)
+		s.cfg.Metrics.recorded(ctx, r, s.cfg.DB.MailoutStartAt)
 	}
 	s.publishFollowUps(ctx, follow, 200*time.Millisecond, time.Second, 3*time.Second)
 	return make([]struct{}, len(rs)), nil
@@ -251,19 +261,35 @@ func (s *Sender) publishFollowUps(ctx context.Context, follow []broker.Outgoing,
 	}
 }
 
+// logOutcome writes one info line per committed outcome: "message
+// final" for sent, failed and expired; "retry scheduled" after a failed
+// attempt; "message deferred" when the message was put back without an
+// attempt (send window, open breaker, paused sending).
 func (s *Sender) logOutcome(r result) {
-	if !s.cfg.Log.Enabled(context.Background(), slog.LevelInfo) {
+	ctx := context.Background()
+	if !s.cfg.Log.Enabled(ctx, slog.LevelInfo) {
 		return // spare building the attributes of every message
 	}
-	attrs := []any{logging.MessageID, r.job.MessageID, logging.MailoutID, r.job.MailoutID, logging.CustomerID, r.job.CustomerID,
-		"status", string(r.out.Status), "attempt", r.job.Attempts + boolInt(r.out.CountAttempt)}
+	attrs := make([]slog.Attr, 0, 9)
+	attrs = append(attrs,
+		slog.Int64(logging.MessageID, r.job.MessageID), slog.Int64(logging.MailoutID, r.job.MailoutID),
+		slog.Int64(logging.CustomerID, r.job.CustomerID), slog.String("status", string(r.out.Status)),
+		slog.Int(logging.Attempt, r.job.Attempts+boolInt(r.out.CountAttempt)))
 	if r.out.Error != "" {
-		attrs = append(attrs, "reason", r.out.Error)
+		attrs = append(attrs, slog.String("reason", r.out.Error))
 	}
+	msg := "message final"
 	if r.out.Status == domain.MessagePending {
-		attrs = append(attrs, "next_attempt_at", r.out.NextAttemptAt)
+		msg = "retry scheduled"
+		if !r.out.CountAttempt {
+			msg = "message deferred"
+		}
+		attrs = append(attrs, slog.Time("next_attempt_at", r.out.NextAttemptAt))
+		if r.out.Error == ReasonWindowWait {
+			attrs = append(attrs, slog.String("timezone", r.job.Timezone))
+		}
 	}
-	s.cfg.Log.Info("message outcome", attrs...)
+	s.cfg.Log.LogAttrs(ctx, slog.LevelInfo, msg, attrs...)
 }
 
 func boolInt(b bool) int {

@@ -1,0 +1,47 @@
+package sender
+
+import (
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"mailing/sender-worker/internal/probe"
+	"mailing/sender-worker/internal/retry"
+	"mailing/shared/domain"
+	"mailing/shared/postgres"
+)
+
+// Every outcome carries the client's reason code, which the statistics
+// group failures by; the free-text error keeps the details.
+func TestOutcomesCarryTheClientsReasonCode(t *testing.T) {
+	s := New(Config{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), AuthPause: time.Second,
+		Policy: retry.Policy{MaxAttempts: 3, Base: time.Second, Max: time.Minute}})
+	now := time.Now()
+	for _, c := range []struct {
+		name     string
+		res      probe.Result
+		attempts int
+		endIn    time.Duration
+		status   domain.MessageStatus
+		reason   string
+	}{
+		{"sent", probe.Result{Outcome: probe.Sent, Reason: probe.ReasonOK, HTTPStatus: 200}, 0, time.Hour, domain.MessageSent, ""},
+		{"rejected", probe.Result{Outcome: probe.Permanent, Reason: probe.ReasonRejected4xx, HTTPStatus: 400}, 0, time.Hour, domain.MessageFailed, "rejected_4xx"},
+		{"5xx retried", probe.Result{Outcome: probe.Transient, Reason: probe.ReasonHTTP5xx, HTTPStatus: 502}, 0, time.Hour, domain.MessagePending, "http_5xx"},
+		{"timeouts exhausted", probe.Result{Outcome: probe.Transient, Reason: probe.ReasonTimeout}, 2, time.Hour, domain.MessageFailed, "timeout"},
+		{"no time left to retry", probe.Result{Outcome: probe.Transient, Reason: probe.ReasonHTTP503, HTTPStatus: 503}, 0, time.Second, domain.MessageExpired, "http_503"},
+		{"end time during the attempt", probe.Result{Outcome: probe.Transient, Reason: probe.ReasonDeadline}, 0, time.Hour, domain.MessageExpired, "expired"},
+		{"auth", probe.Result{Outcome: probe.Auth, Reason: probe.ReasonAuth, HTTPStatus: 401}, 0, time.Hour, domain.MessagePending, "auth"},
+		{"breaker open", probe.Result{Outcome: probe.Deferred, Reason: probe.ReasonBreakerOpen, RetryAfter: 5 * time.Second}, 0, time.Hour, domain.MessagePending, "breaker_open"},
+	} {
+		job := &postgres.Job{MessageID: 1, MailoutID: 2, Attempts: c.attempts, EndAt: now.Add(c.endIn)}
+		out := withReason(s.decide(job, c.res, now), c.res).out
+		if out.Status != c.status || out.Reason != c.reason {
+			t.Errorf("%s: %s with reason %q, want %s with %q", c.name, out.Status, out.Reason, c.status, c.reason)
+		}
+		if c.status != domain.MessageSent && out.Error == "" {
+			t.Errorf("%s: no error text", c.name)
+		}
+	}
+}

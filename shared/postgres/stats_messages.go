@@ -1,0 +1,77 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"mailing/shared/domain"
+)
+
+// MailoutMessages lists mailout id's messages in id order, one keyset
+// page, only those in status when it is set; not found when the mailout
+// does not exist.
+//
+// With a status, messages(mailout_id, status, id) serves the page
+// directly. Without one, no index orders a mailout's messages by id: a
+// scan of the primary key filtered by mailout walks every other mailout's
+// messages first, and a sort reads the whole mailout (a million rows for a
+// big one). But a fan-out writes a mailout's messages as one block of ids,
+// kept in mailout_message_ids, so the page is a range of the primary key.
+// Should a mailout's ids be spread thin (messages written one by one
+// among other mailouts'), the page is merged instead from one ordered
+// scan of messages(mailout_id, status, id) per status.
+func (db *DB) MailoutMessages(ctx context.Context, id int64, status domain.MessageStatus, p domain.Page) ([]domain.Message, error) {
+	var ranges []struct {
+		MinID *int64
+		MaxID *int64
+		Total int64
+	}
+	err := db.q(ctx).Raw(`SELECT i.min_id, i.max_id,
+			(SELECT COALESCE(sum(c.n), 0) FROM mailout_message_counts c WHERE c.mailout_id = mo.id)::bigint AS total
+		FROM mailouts mo LEFT JOIN mailout_message_ids i ON i.mailout_id = mo.id WHERE mo.id = ?`, id).Scan(&ranges).Error
+	if err != nil {
+		return nil, translate(err, "mailout")
+	}
+	if len(ranges) == 0 {
+		return nil, domain.NotFound("mailout", id)
+	}
+	r := ranges[0]
+	switch {
+	case status != "":
+		return db.Messages(ctx, domain.MessageFilter{MailoutID: id, Status: status}, p)
+	case r.MinID == nil || r.MaxID == nil:
+		return []domain.Message{}, nil
+	case *r.MaxID-*r.MinID < 4*max(r.Total, 1):
+		return db.scanMessages(ctx, messageSelect+fmt.Sprintf(` WHERE m.id > ? AND m.id <= ? AND m.mailout_id = ?
+			ORDER BY m.id LIMIT %d`, pageLimit(p.Limit)), max(p.After, *r.MinID-1), *r.MaxID, id)
+	}
+	return db.mergedMessages(ctx, id, p)
+}
+
+// mergedMessages merges one ordered, limited scan per status: at most six
+// pages read whatever the mailout's size.
+func (db *DB) mergedMessages(ctx context.Context, id int64, p domain.Page) ([]domain.Message, error) {
+	limit := pageLimit(p.Limit)
+	statuses := []domain.MessageStatus{domain.MessagePending, domain.MessageSending, domain.MessageSent,
+		domain.MessageFailed, domain.MessageExpired, domain.MessageCancelled}
+	parts := make([]string, len(statuses))
+	var args []any
+	for i, s := range statuses {
+		parts[i] = fmt.Sprintf(`(%s WHERE m.mailout_id = ? AND m.status = ? AND m.id > ? ORDER BY m.id LIMIT %d)`, messageSelect, limit)
+		args = append(args, id, string(s), p.After)
+	}
+	return db.scanMessages(ctx, `SELECT * FROM (`+strings.Join(parts, " UNION ALL ")+fmt.Sprintf(`) m ORDER BY m.id LIMIT %d`, limit), args...)
+}
+
+func (db *DB) scanMessages(ctx context.Context, q string, args ...any) ([]domain.Message, error) {
+	var rows []messageRow
+	if err := db.q(ctx).Raw(q, args...).Scan(&rows).Error; err != nil {
+		return nil, translate(err, "messages")
+	}
+	out := make([]domain.Message, len(rows))
+	for i, r := range rows {
+		out[i] = r.domain()
+	}
+	return out, nil
+}
