@@ -2943,6 +2943,11 @@ const docTemplate = `{
                 "next_attempt_at": {
                     "type": "string"
                 },
+                "reason": {
+                    "description": "Reason is a short code of why the message is not (yet) sent:\ntimeout, http_5xx, rejected_4xx, auth, expired, outside_window,\ncancelled, ... (empty once sent).",
+                    "type": "string",
+                    "example": ""
+                },
                 "sent_at": {
                     "type": "string"
                 },

@@ -26,16 +26,20 @@ func (s MessageStatus) Valid() bool {
 // Message is the delivery record of one mailout to one customer. It is
 // written by the sender only; clients read it.
 type Message struct {
-	ID            int64         `json:"id" example:"1001"`
-	MailoutID     int64         `json:"mailout_id" example:"7"`
-	CustomerID    int64         `json:"customer_id" example:"42"`
-	Status        MessageStatus `json:"status" example:"sent" enums:"pending,sending,sent,failed,expired,cancelled"`
-	Attempts      int           `json:"attempts" example:"1"`
-	LastError     string        `json:"last_error,omitempty" example:""`
-	NextAttemptAt *time.Time    `json:"next_attempt_at,omitempty"`
-	SentAt        *time.Time    `json:"sent_at,omitempty"`
-	CreatedAt     time.Time     `json:"created_at"`
-	UpdatedAt     time.Time     `json:"updated_at"`
+	ID         int64         `json:"id" example:"1001"`
+	MailoutID  int64         `json:"mailout_id" example:"7"`
+	CustomerID int64         `json:"customer_id" example:"42"`
+	Status     MessageStatus `json:"status" example:"sent" enums:"pending,sending,sent,failed,expired,cancelled"`
+	Attempts   int           `json:"attempts" example:"1"`
+	LastError  string        `json:"last_error,omitempty" example:""`
+	// Reason is a short code of why the message is not (yet) sent:
+	// timeout, http_5xx, rejected_4xx, auth, expired, outside_window,
+	// cancelled, ... (empty once sent).
+	Reason        string     `json:"reason,omitempty" example:""`
+	NextAttemptAt *time.Time `json:"next_attempt_at,omitempty"`
+	SentAt        *time.Time `json:"sent_at,omitempty"`
+	CreatedAt     time.Time  `json:"created_at"`
+	UpdatedAt     time.Time  `json:"updated_at"`
 }
 
 // MessageFilter selects messages in lists.

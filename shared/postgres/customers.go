@@ -108,7 +108,7 @@ func (db *DB) DeleteCustomer(ctx context.Context, id int64) error {
 		if res.RowsAffected == 0 {
 			return domain.NotFound("customer", id)
 		}
-		err := tx.Exec(`UPDATE messages SET status = 'cancelled', last_error = 'customer deleted', updated_at = now()
+		err := tx.Exec(`UPDATE messages SET status = 'cancelled', last_error = 'customer deleted', reason = 'cancelled', updated_at = now()
 			WHERE customer_id = ? AND status = 'pending'`, id).Error
 		return translate(err, "customer messages")
 	})

@@ -219,7 +219,7 @@ func (db *DB) CancelMailout(ctx context.Context, id int64) (domain.Mailout, erro
 		if err != nil {
 			return translate(err, "mailout")
 		}
-		err = tx.Exec(`UPDATE messages SET status = 'cancelled', last_error = 'mailout cancelled', updated_at = now()
+		err = tx.Exec(`UPDATE messages SET status = 'cancelled', last_error = 'mailout cancelled', reason = 'cancelled', updated_at = now()
 			WHERE mailout_id = ? AND status = 'pending'`, id).Error
 		if err != nil {
 			return translate(err, "mailout messages")

@@ -16,6 +16,7 @@ type messageRow struct {
 	Status        string
 	Attempts      int
 	LastError     string
+	Reason        string
 	NextAttemptAt *time.Time
 	SentAt        *time.Time
 	CreatedAt     time.Time
@@ -25,13 +26,13 @@ type messageRow struct {
 func (r messageRow) domain() domain.Message {
 	return domain.Message{
 		ID: r.ID, MailoutID: r.MailoutID, CustomerID: r.CustomerID,
-		Status: domain.MessageStatus(r.Status), Attempts: r.Attempts, LastError: r.LastError,
+		Status: domain.MessageStatus(r.Status), Attempts: r.Attempts, LastError: r.LastError, Reason: r.Reason,
 		NextAttemptAt: utcOrNil(r.NextAttemptAt), SentAt: utcOrNil(r.SentAt),
 		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
 	}
 }
 
-const messageSelect = `SELECT m.id, m.mailout_id, m.customer_id, m.status, m.attempts, m.last_error,
+const messageSelect = `SELECT m.id, m.mailout_id, m.customer_id, m.status, m.attempts, m.last_error, m.reason,
 	m.next_attempt_at, m.sent_at, m.created_at, m.updated_at FROM messages m`
 
 // Message returns one message.

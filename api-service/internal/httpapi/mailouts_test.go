@@ -398,6 +398,9 @@ func TestMailoutCancel(t *testing.T) {
 			t.Fatalf("message %d: %v, want %s", msgID, msg["status"], status)
 		}
 	}
+	if msg := b.must(http.StatusOK, "GET", "/api/messages/"+itoa(pending), nil); msg["reason"] != "cancelled" {
+		t.Fatalf("cancelled message's reason %v, want cancelled", msg["reason"])
+	}
 	_, out := b.do("POST", path+"/cancel", nil)
 	wantError(t, out, "conflict")
 
