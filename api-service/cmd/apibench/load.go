@@ -32,7 +32,7 @@ func scenarios(ctx context.Context, c *client, p population) ([]scenario, error)
 	}
 	get := func(path string) func(context.Context, int) (*http.Request, error) {
 		return func(ctx context.Context, _ int) (*http.Request, error) {
-			return c.newRequest(ctx, http.MethodGet, path, nil, "")
+			return c.NewRequest(ctx, http.MethodGet, path, nil, "")
 		}
 	}
 	return []scenario{
@@ -41,7 +41,7 @@ func scenarios(ctx context.Context, c *client, p population) ([]scenario, error)
 			build: get("/api/customers?tag=t3&limit=100&after=" + strconv.FormatInt(deep, 10))},
 		{name: "GET /api/customers?tag=t9&limit=100", want: http.StatusOK, build: get("/api/customers?tag=t9&limit=100")},
 		{name: "GET /api/customers/{id}", want: http.StatusOK, build: func(ctx context.Context, i int) (*http.Request, error) {
-			return c.newRequest(ctx, http.MethodGet, "/api/customers/"+strconv.Itoa(1+i%p.n), nil, "")
+			return c.NewRequest(ctx, http.MethodGet, "/api/customers/"+strconv.Itoa(1+i%p.n), nil, "")
 		}},
 		// Writes go last so that they do not change what the reads see.
 		createMailoutScenario(c),
@@ -63,7 +63,7 @@ func createMailoutScenario(c *client) scenario {
 			if err != nil {
 				return nil, err
 			}
-			return c.newRequest(ctx, http.MethodPost, "/api/mailouts", bytes.NewReader(body), "application/json")
+			return c.NewRequest(ctx, http.MethodPost, "/api/mailouts", bytes.NewReader(body), "application/json")
 		}}
 }
 
@@ -71,7 +71,7 @@ func createMailoutScenario(c *client) scenario {
 // phone, so "after" pages start deep in the table.
 func deepCursor(ctx context.Context, c *client, p population) (int64, error) {
 	phone := p.customer(p.n * 9 / 10).phone
-	req, err := c.newRequest(ctx, http.MethodGet, "/api/customers?limit=1&phone_prefix="+strconv.FormatInt(phone, 10), nil, "")
+	req, err := c.NewRequest(ctx, http.MethodGet, "/api/customers?limit=1&phone_prefix="+strconv.FormatInt(phone, 10), nil, "")
 	if err != nil {
 		return 0, err
 	}
@@ -80,7 +80,7 @@ func deepCursor(ctx context.Context, c *client, p population) (int64, error) {
 			ID int64 `json:"id"`
 		} `json:"items"`
 	}
-	if err := c.doJSON(req, http.StatusOK, &page); err != nil {
+	if err := c.DoJSON(req, http.StatusOK, &page); err != nil {
 		return 0, fmt.Errorf("find the deep cursor: %w", err)
 	}
 	if len(page.Items) == 0 {
@@ -203,7 +203,7 @@ func once(ctx context.Context, c *client, sc scenario, i int) (time.Duration, st
 		return 0, "", fmt.Errorf("%s: build request: %w", sc.name, err)
 	}
 	start := time.Now()
-	resp, err := c.http.Do(req)
+	resp, err := c.HTTP.Do(req)
 	if err != nil {
 		return time.Since(start), err.Error(), nil
 	}

@@ -15,13 +15,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net/http"
-	"net/url"
 	"os"
 	"os/signal"
 	"strings"
 	"syscall"
 	"time"
+
+	"mailing/shared/apiclient"
 )
 
 func main() {
@@ -94,7 +94,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	c := newClient(o.url, o.concurrency)
-	if err := c.login(ctx, o.user, o.password); err != nil {
+	if err := c.Login(ctx, o.user, o.password); err != nil {
 		return err
 	}
 	pop := newPopulation(o.customers)
@@ -143,70 +143,7 @@ func writeResults(path string, rep report) error {
 	return nil
 }
 
-// client is an HTTP client sized for the load, holding the bearer token.
-type client struct {
-	base  string
-	http  *http.Client
-	token string
-}
+// client is the API client of the load.
+type client = apiclient.Client
 
-func newClient(base string, concurrency int) *client {
-	tr := &http.Transport{
-		Proxy:               nil,
-		MaxIdleConns:        concurrency * 2,
-		MaxIdleConnsPerHost: concurrency * 2,
-		IdleConnTimeout:     90 * time.Second,
-		DisableCompression:  true,
-	}
-	return &client{base: base, http: &http.Client{Transport: tr}}
-}
-
-func (c *client) login(ctx context.Context, user, password string) error {
-	form := url.Values{"grant_type": {"password"}, "username": {user}, "password": {password}}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+"/auth/token", strings.NewReader(form.Encode()))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	var tok struct {
-		AccessToken string `json:"access_token"`
-	}
-	if err := c.doJSON(req, http.StatusOK, &tok); err != nil {
-		return fmt.Errorf("log in: %w", err)
-	}
-	c.token = tok.AccessToken
-	return nil
-}
-
-// newRequest builds an authenticated request to path.
-func (c *client) newRequest(ctx context.Context, method, path string, body io.Reader, contentType string) (*http.Request, error) {
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Authorization", "Bearer "+c.token)
-	if contentType != "" {
-		req.Header.Set("Content-Type", contentType)
-	}
-	return req, nil
-}
-
-// doJSON sends req and decodes a want-status answer into out.
-func (c *client) doJSON(req *http.Request, want int, out any) error {
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
-	if err != nil {
-		return fmt.Errorf("%s %s: read answer: %w", req.Method, req.URL.Path, err)
-	}
-	if resp.StatusCode != want {
-		return fmt.Errorf("%s %s: status %d: %s", req.Method, req.URL.Path, resp.StatusCode, strings.TrimSpace(string(body)))
-	}
-	if err := json.Unmarshal(body, out); err != nil {
-		return fmt.Errorf("%s %s: decode answer: %w", req.Method, req.URL.Path, err)
-	}
-	return nil
-}
+func newClient(base string, concurrency int) *client { return apiclient.New(base, concurrency*2) }

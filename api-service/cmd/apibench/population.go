@@ -170,7 +170,7 @@ type importReport struct {
 func importPopulation(ctx context.Context, c *client, p population, onConflict string) (importReport, error) {
 	pr, pw := io.Pipe()
 	go func() { pw.CloseWithError(p.writeCSV(pw)) }()
-	req, err := c.newRequest(ctx, http.MethodPost, "/api/customers/import?on_conflict="+onConflict, pr, "text/csv")
+	req, err := c.NewRequest(ctx, http.MethodPost, "/api/customers/import?on_conflict="+onConflict, pr, "text/csv")
 	if err != nil {
 		return importReport{}, err
 	}
@@ -178,7 +178,7 @@ func importPopulation(ctx context.Context, c *client, p population, onConflict s
 		Inserted, Updated, Skipped, Rejected int
 	}
 	start := time.Now()
-	err = c.doJSON(req, http.StatusOK, &ans)
+	err = c.DoJSON(req, http.StatusOK, &ans)
 	elapsed := time.Since(start)
 	_ = pr.Close() // stops the writer if the server answered early
 	if err != nil {

@@ -36,7 +36,7 @@ func (e *env) startAPI(ctx context.Context) error {
 		return err
 	}
 	e.client = newClient(e.apiURL, 4*max(e.o.apiClients, 1)+4)
-	return e.client.login(ctx, benchUser, password)
+	return e.client.Login(ctx, benchUser, password)
 }
 
 // freeAddr finds a free local port. Another process could take it before

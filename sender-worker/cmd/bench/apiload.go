@@ -26,7 +26,7 @@ type apiRequest struct {
 func (e *env) loadRequests(mailoutID int64) []apiRequest {
 	get := func(path string) func(context.Context, int) (*http.Request, error) {
 		return func(ctx context.Context, _ int) (*http.Request, error) {
-			return e.client.newRequest(ctx, http.MethodGet, path, nil, "")
+			return e.client.NewRequest(ctx, http.MethodGet, path, nil, "")
 		}
 	}
 	return []apiRequest{
@@ -35,7 +35,7 @@ func (e *env) loadRequests(mailoutID int64) []apiRequest {
 			if err != nil {
 				return nil, err
 			}
-			return e.client.newRequest(ctx, http.MethodPost, "/api/mailouts", bytes.NewReader(body), "application/json")
+			return e.client.NewRequest(ctx, http.MethodPost, "/api/mailouts", bytes.NewReader(body), "application/json")
 		}},
 		{name: "GET /api/mailouts/{id}/stats", want: http.StatusOK, build: get("/api/mailouts/" + strconv.FormatInt(mailoutID, 10) + "/stats")},
 		{name: "GET /api/messages/stats", want: http.StatusOK, build: get("/api/messages/stats")},
@@ -168,7 +168,7 @@ func (e *env) once(ctx context.Context, r apiRequest, i int) (time.Duration, int
 		return 0, 0, "build request: " + err.Error()
 	}
 	start := time.Now()
-	resp, err := e.client.http.Do(req)
+	resp, err := e.client.HTTP.Do(req)
 	if err != nil {
 		return time.Since(start), 0, err.Error()
 	}

@@ -97,11 +97,11 @@ func (e *env) createMailout(ctx context.Context, s runSpec, start time.Time) (ma
 	if err != nil {
 		return m, err
 	}
-	req, err := e.client.newRequest(ctx, http.MethodPost, "/api/mailouts", bytes.NewReader(body), "application/json")
+	req, err := e.client.NewRequest(ctx, http.MethodPost, "/api/mailouts", bytes.NewReader(body), "application/json")
 	if err != nil {
 		return m, err
 	}
-	if err := e.client.doJSON(req, http.StatusCreated, &m); err != nil {
+	if err := e.client.DoJSON(req, http.StatusCreated, &m); err != nil {
 		return m, fmt.Errorf("create mailout: %w", err)
 	}
 	if m.Audience != int64(s.Audience) {

@@ -156,7 +156,7 @@ type importResult struct {
 func (e *env) importCustomers(ctx context.Context, p population) (importResult, error) {
 	pr, pw := io.Pipe()
 	go func() { pw.CloseWithError(p.writeCSV(pw)) }()
-	req, err := e.client.newRequest(ctx, http.MethodPost, "/api/customers/import?on_conflict=skip", pr, "text/csv")
+	req, err := e.client.NewRequest(ctx, http.MethodPost, "/api/customers/import?on_conflict=skip", pr, "text/csv")
 	if err != nil {
 		return importResult{}, err
 	}
@@ -164,7 +164,7 @@ func (e *env) importCustomers(ctx context.Context, p population) (importResult, 
 		Inserted, Rejected int
 	}
 	start := time.Now()
-	err = e.client.doJSON(req, http.StatusOK, &ans)
+	err = e.client.DoJSON(req, http.StatusOK, &ans)
 	elapsed := time.Since(start)
 	_ = pr.Close() // stops the writer if the server answered early
 	if err != nil {
