@@ -13,6 +13,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"mailing/shared/population"
 )
 
 // scenario is one kind of measured request. build makes the i-th request
@@ -25,7 +27,7 @@ type scenario struct {
 }
 
 // scenarios lists every measured request; add new ones here.
-func scenarios(ctx context.Context, c *client, p population) ([]scenario, error) {
+func scenarios(ctx context.Context, c *client, p population.Population) ([]scenario, error) {
 	deep, err := deepCursor(ctx, c, p)
 	if err != nil {
 		return nil, err
@@ -41,7 +43,7 @@ func scenarios(ctx context.Context, c *client, p population) ([]scenario, error)
 			build: get("/api/customers?tag=t3&limit=100&after=" + strconv.FormatInt(deep, 10))},
 		{name: "GET /api/customers?tag=t9&limit=100", want: http.StatusOK, build: get("/api/customers?tag=t9&limit=100")},
 		{name: "GET /api/customers/{id}", want: http.StatusOK, build: func(ctx context.Context, i int) (*http.Request, error) {
-			return c.NewRequest(ctx, http.MethodGet, "/api/customers/"+strconv.Itoa(1+i%p.n), nil, "")
+			return c.NewRequest(ctx, http.MethodGet, "/api/customers/"+strconv.Itoa(1+i%p.N), nil, "")
 		}},
 		// Writes go last so that they do not change what the reads see.
 		createMailoutScenario(c),
@@ -69,8 +71,8 @@ func createMailoutScenario(c *client) scenario {
 
 // deepCursor is the id of the customer 90% into the directory, found by its
 // phone, so "after" pages start deep in the table.
-func deepCursor(ctx context.Context, c *client, p population) (int64, error) {
-	phone := p.customer(p.n * 9 / 10).phone
+func deepCursor(ctx context.Context, c *client, p population.Population) (int64, error) {
+	phone := p.Customer(p.N * 9 / 10).Phone
 	req, err := c.NewRequest(ctx, http.MethodGet, "/api/customers?limit=1&phone_prefix="+strconv.FormatInt(phone, 10), nil, "")
 	if err != nil {
 		return 0, err
@@ -91,7 +93,7 @@ func deepCursor(ctx context.Context, c *client, p population) (int64, error) {
 
 // selectScenarios keeps the scenarios named in only (comma-separated
 // prefixes), or all of them.
-func selectScenarios(ctx context.Context, c *client, p population, only string) ([]scenario, error) {
+func selectScenarios(ctx context.Context, c *client, p population.Population, only string) ([]scenario, error) {
 	all, err := scenarios(ctx, c, p)
 	if err != nil || only == "" {
 		return all, err
@@ -238,7 +240,7 @@ func printImport(w io.Writer, r importReport) {
 	fmt.Fprintf(w, "| %d | %.2f | %.0f | %d | %d | %d | %d |\n\n", r.Rows, r.Seconds, r.RowsPerSec, r.Inserted, r.Updated, r.Skipped, r.Rejected)
 }
 
-func printTags(w io.Writer, tags []tagFrequency) {
+func printTags(w io.Writer, tags []population.TagFrequency) {
 	fmt.Fprintf(w, "## Generated tags\n\n| tag | customers | share |\n|---|---:|---:|\n")
 	for _, t := range tags {
 		fmt.Fprintf(w, "| %s | %d | %.1f%% |\n", t.Tag, t.Customers, 100*t.Share)

@@ -6,7 +6,7 @@
 //	go run ./api-service/cmd/apibench -url http://127.0.0.1:8080 \
 //	    -user admin -password admin-password -customers 1000000
 //
-// It uses only the standard library so it runs anywhere Go does.
+// It needs nothing but the standard library and this repository.
 package main
 
 import (
@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"mailing/shared/apiclient"
+	"mailing/shared/population"
 )
 
 func main() {
@@ -79,13 +80,13 @@ func parseFlags(args []string) (options, error) {
 
 // report is everything measured, as written by -out.
 type report struct {
-	URL         string          `json:"url"`
-	Customers   int             `json:"customers"`
-	Concurrency int             `json:"concurrency"`
-	StartedAt   time.Time       `json:"started_at"`
-	Import      *importReport   `json:"import,omitempty"`
-	Tags        []tagFrequency  `json:"tag_frequencies"`
-	Requests    []latencyReport `json:"requests"`
+	URL         string                    `json:"url"`
+	Customers   int                       `json:"customers"`
+	Concurrency int                       `json:"concurrency"`
+	StartedAt   time.Time                 `json:"started_at"`
+	Import      *importReport             `json:"import,omitempty"`
+	Tags        []population.TagFrequency `json:"tag_frequencies"`
+	Requests    []latencyReport           `json:"requests"`
 }
 
 func run(ctx context.Context, args []string, stdout io.Writer) error {
@@ -97,7 +98,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if err := c.Login(ctx, o.user, o.password); err != nil {
 		return err
 	}
-	pop := newPopulation(o.customers)
+	pop := population.New(o.customers)
 	rep := report{URL: o.url, Customers: o.customers, Concurrency: o.concurrency, StartedAt: time.Now().UTC()}
 	if !o.skipImport {
 		imp, err := importPopulation(ctx, c, pop, o.onConflict)
@@ -107,7 +108,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		rep.Import = &imp
 		printImport(stdout, imp)
 	}
-	rep.Tags = pop.tagFrequencies()
+	rep.Tags = pop.TagFrequencies()
 	printTags(stdout, rep.Tags)
 
 	if o.requests == 0 {

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"mailing/shared/population"
 )
 
 // bench runs every measurement in order: the import, then for each
@@ -16,8 +18,8 @@ func (e *env) bench(ctx context.Context) (report, error) {
 	if err := rep.Machine.read(ctx, e); err != nil {
 		return rep, err
 	}
-	pop := newPopulation(e.o.customers)
-	fmt.Fprintf(e.stderr, "importing %d customers\n", pop.n)
+	pop := population.New(e.o.customers)
+	fmt.Fprintf(e.stderr, "importing %d customers\n", pop.N)
 	imp, err := e.importCustomers(ctx, pop)
 	if err != nil {
 		return rep, err
@@ -53,10 +55,10 @@ func (e *env) bench(ctx context.Context) (report, error) {
 // runSpecs are the measured mailouts: every customer at zero latency with
 // the API under load, then a few operator codes' customers at -latency-ms
 // with -workers and with -scale-workers workers.
-func (e *env) runSpecs(pop population) []runSpec {
-	codes, audience := pop.subset(e.o.latencyCustomers)
+func (e *env) runSpecs(pop population.Population) []runSpec {
+	codes, audience := pop.Subset(e.o.latencyCustomers)
 	specs := []runSpec{
-		{Name: "0 ms", LatencyMS: 0, Workers: e.o.workers, Audience: pop.n, APILoad: true},
+		{Name: "0 ms", LatencyMS: 0, Workers: e.o.workers, Audience: pop.N, APILoad: true},
 		{Name: fmt.Sprintf("%d ms", e.o.latencyMS), LatencyMS: e.o.latencyMS, Workers: e.o.workers, Codes: codes, Audience: audience},
 	}
 	if e.o.scaleWorkers > 0 {

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"mailing/shared/population"
 )
 
 // ceilingResult is the raw throughput an in-process load generator
@@ -89,7 +91,7 @@ func (e *env) sendTargeter() vegeta.Targeter {
 	header := http.Header{"Authorization": {"Bearer " + e.token}, "Content-Type": {"application/json"}}
 	return func(t *vegeta.Target) error {
 		id := ceilingIDBase + next.Add(1)
-		body, err := json.Marshal(map[string]any{"id": id, "phone": firstPhone + id%maxCustomers, "text": "Pipeline benchmark: 30% off until Sunday"})
+		body, err := json.Marshal(map[string]any{"id": id, "phone": population.FirstPhone + id%population.MaxCustomers, "text": "Pipeline benchmark: 30% off until Sunday"})
 		if err != nil {
 			return err
 		}

@@ -1,68 +1,13 @@
 package main
 
 import (
-	"bytes"
-	"encoding/csv"
 	"os"
 	"path/filepath"
-	"slices"
-	"strconv"
 	"testing"
 	"time"
 
 	"mailing/sender-worker/internal/probesim"
 )
-
-func TestPopulationIsDeterministicValidCSV(t *testing.T) {
-	p := newPopulation(5000)
-	var buf bytes.Buffer
-	if err := p.writeCSV(&buf); err != nil {
-		t.Fatal(err)
-	}
-	records, err := csv.NewReader(&buf).ReadAll()
-	if err != nil {
-		t.Fatalf("generated CSV does not parse: %v", err)
-	}
-	if len(records) != 5001 || records[0][0] != "phone" {
-		t.Fatalf("%d records, header %v", len(records), records[0])
-	}
-	codes := map[string]bool{}
-	for i, rec := range records[1:] {
-		if rec[0] != strconv.FormatInt(firstPhone+int64(i), 10) || len(rec[0]) != 11 {
-			t.Fatalf("row %d: phone %q", i, rec[0])
-		}
-		codes[rec[1]] = true
-		if again := string(p.appendCSV(nil, p.customer(i))); again != rec[0]+","+rec[1]+","+rec[2]+","+rec[3]+"\n" {
-			t.Fatalf("row %d differs between runs: %q", i, again)
-		}
-	}
-	if len(codes) != 20 {
-		t.Fatalf("%d operator codes, want 20", len(codes))
-	}
-}
-
-func TestSubsetCountsTheCustomersOfItsCodes(t *testing.T) {
-	p := newPopulation(10000)
-	codes, audience := p.subset(1000)
-	if len(codes) != 2 {
-		t.Fatalf("codes %v for a tenth of 20 codes", codes)
-	}
-	n := 0
-	for i := range p.n {
-		if slices.Contains(codes, p.codes[p.customer(i).code]) {
-			n++
-		}
-	}
-	if n != audience || audience < 800 || audience > 1200 {
-		t.Fatalf("audience %d, counted %d: want about 1,000 and equal", audience, n)
-	}
-	if codes, audience := p.subset(1); len(codes) != 1 || audience == 0 {
-		t.Fatalf("smallest subset: %v, %d", codes, audience)
-	}
-	if codes, audience := p.subset(50000); len(codes) != 20 || audience != p.n {
-		t.Fatalf("subset larger than the directory: %d codes, %d", len(codes), audience)
-	}
-}
 
 func TestDeliveryFiguresCountFromCreationAndLagFromStart(t *testing.T) {
 	created := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)

@@ -28,6 +28,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"mailing/shared/population"
 )
 
 func main() {
@@ -124,8 +126,8 @@ func parseFlags(args []string) (options, error) {
 
 func (o options) validate() error {
 	switch {
-	case o.customers < 1 || o.customers > maxCustomers:
-		return fmt.Errorf("-customers must be between 1 and %d", maxCustomers)
+	case o.customers < 1 || o.customers > population.MaxCustomers:
+		return fmt.Errorf("-customers must be between 1 and %d", population.MaxCustomers)
 	case o.latencyCustomers < 1:
 		return fmt.Errorf("-latency-customers must be at least 1")
 	case o.workers < 1 || o.scaleWorkers < 0:

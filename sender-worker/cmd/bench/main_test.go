@@ -18,6 +18,7 @@ import (
 
 	"mailing/shared/broker"
 	"mailing/shared/broker/brokertest"
+	"mailing/shared/population"
 	"mailing/shared/postgres/pgtest"
 )
 
@@ -101,7 +102,7 @@ func assertRuns(t *testing.T, rep report) {
 	if len(rep.Runs) != 3 {
 		t.Fatalf("%d runs, want 3 (0 ms, 5 ms, 5 ms with 2 workers)", len(rep.Runs))
 	}
-	_, subset := newPopulation(2000).subset(300)
+	_, subset := population.New(2000).Subset(300)
 	for i, want := range []struct{ latency, workers, messages, concurrency int }{
 		{0, 1, 2000, 16}, {5, 1, subset, 16}, {5, 2, subset, 32},
 	} {

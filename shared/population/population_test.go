@@ -1,0 +1,75 @@
+package population
+
+import (
+	"bytes"
+	"encoding/csv"
+	"slices"
+	"strconv"
+	"testing"
+)
+
+func TestPopulationIsDeterministicValidCSV(t *testing.T) {
+	p := New(5000)
+	var buf bytes.Buffer
+	if err := p.WriteCSV(&buf); err != nil {
+		t.Fatal(err)
+	}
+	records, err := csv.NewReader(&buf).ReadAll()
+	if err != nil {
+		t.Fatalf("generated CSV does not parse: %v", err)
+	}
+	if len(records) != 5001 || records[0][0] != "phone" {
+		t.Fatalf("%d records, header %v", len(records), records[0])
+	}
+	codes, zones := map[string]bool{}, map[string]bool{}
+	tagged := 0
+	for i, rec := range records[1:] {
+		if rec[0] != strconv.FormatInt(FirstPhone+int64(i), 10) || len(rec[0]) != 11 {
+			t.Fatalf("row %d: phone %q", i, rec[0])
+		}
+		codes[rec[1]], zones[rec[2]] = true, true
+		if rec[3] != "" {
+			tagged++
+		}
+		if again := string(p.AppendCSV(nil, p.Customer(i))); again != rec[0]+","+rec[1]+","+rec[2]+","+rec[3]+"\n" {
+			t.Fatalf("row %d differs between runs: %q", i, again)
+		}
+	}
+	if len(codes) != 20 || len(zones) != 5 || tagged < 3000 || tagged > 4500 {
+		t.Fatalf("spread: %d codes, %d zones, %d tagged of 5000", len(codes), len(zones), tagged)
+	}
+	total := 0
+	freqs := p.TagFrequencies()
+	for i, f := range freqs {
+		total += f.Customers
+		if i > 0 && f.Customers > freqs[i-1].Customers {
+			t.Fatalf("tag frequencies not most common first: %+v", freqs)
+		}
+	}
+	if total < 5000 || total > 10000 {
+		t.Fatalf("tag links %d: want about 1.5 per customer", total)
+	}
+}
+
+func TestSubsetCountsTheCustomersOfItsCodes(t *testing.T) {
+	p := New(10000)
+	codes, audience := p.Subset(1000)
+	if len(codes) != 2 {
+		t.Fatalf("codes %v for a tenth of 20 codes", codes)
+	}
+	n := 0
+	for i := range p.N {
+		if slices.Contains(codes, p.Codes[p.Customer(i).Code]) {
+			n++
+		}
+	}
+	if n != audience || audience < 800 || audience > 1200 {
+		t.Fatalf("audience %d, counted %d: want about 1,000 and equal", audience, n)
+	}
+	if codes, audience := p.Subset(1); len(codes) != 1 || audience == 0 {
+		t.Fatalf("smallest subset: %v, %d", codes, audience)
+	}
+	if codes, audience := p.Subset(50000); len(codes) != 20 || audience != p.N {
+		t.Fatalf("subset larger than the directory: %d codes, %d", len(codes), audience)
+	}
+}
