@@ -27,7 +27,7 @@ migrate: build
 # together; Ctrl-C stops all three.
 run: build
 	$(DEV_ENV) bin/api migrate
-	@trap 'kill 0' INT TERM EXIT; \
+	@trap 'kill $$(jobs -p) 2>/dev/null; wait' INT TERM EXIT; \
 	export PROBE_TOKEN=$$(bin/probe-sim token); \
 	bin/probe-sim & \
 	$(DEV_ENV) bin/worker & \
