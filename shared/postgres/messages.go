@@ -66,6 +66,11 @@ func (db *DB) Messages(ctx context.Context, f domain.MessageFilter, p domain.Pag
 		args = append(args, string(f.Status))
 	}
 	q := messageSelect + " WHERE " + strings.Join(where, " AND ") + fmt.Sprintf(" ORDER BY m.id LIMIT %d", pageLimit(p.Limit))
+	return db.scanMessages(ctx, q, args...)
+}
+
+// scanMessages runs a query selecting messageSelect's columns.
+func (db *DB) scanMessages(ctx context.Context, q string, args ...any) ([]domain.Message, error) {
 	var rows []messageRow
 	if err := db.q(ctx).Raw(q, args...).Scan(&rows).Error; err != nil {
 		return nil, translate(err, "messages")

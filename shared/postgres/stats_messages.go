@@ -63,15 +63,3 @@ func (db *DB) mergedMessages(ctx context.Context, id int64, p domain.Page) ([]do
 	}
 	return db.scanMessages(ctx, `SELECT * FROM (`+strings.Join(parts, " UNION ALL ")+fmt.Sprintf(`) m ORDER BY m.id LIMIT %d`, limit), args...)
 }
-
-func (db *DB) scanMessages(ctx context.Context, q string, args ...any) ([]domain.Message, error) {
-	var rows []messageRow
-	if err := db.q(ctx).Raw(q, args...).Scan(&rows).Error; err != nil {
-		return nil, translate(err, "messages")
-	}
-	out := make([]domain.Message, len(rows))
-	for i, r := range rows {
-		out[i] = r.domain()
-	}
-	return out, nil
-}

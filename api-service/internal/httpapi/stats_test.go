@@ -102,25 +102,7 @@ const groupSQL = `CASE
 // at, computed with plain GROUP BYs over the mailout's messages.
 func (b *bundle) truthOf(mid int64, at time.Time) map[string]any {
 	b.t.Helper()
-	counts := func(q string, args ...any) map[string]any {
-		out := map[string]any{}
-		var total float64
-		rows, err := b.db.SQL().Query(q, args...)
-		if err != nil {
-			b.t.Fatalf("%s: %v", q, err)
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var k string
-			var n float64
-			if err := rows.Scan(&k, &n); err != nil {
-				b.t.Fatal(err)
-			}
-			out[k], total = n, total+n
-		}
-		out["total"] = total
-		return out
-	}
+	counts := b.countsBy
 	byStatus := counts(`SELECT status, count(*) FROM messages WHERE mailout_id = $1 GROUP BY 1`, mid)
 	failures := counts(`SELECT `+groupSQL+`, count(*) FROM messages WHERE mailout_id = $1 AND status IN ('failed', 'expired') GROUP BY 1`, mid)
 	attempts := counts(`SELECT attempts::text, count(*) FROM messages WHERE mailout_id = $1
@@ -273,25 +255,7 @@ func TestMailoutStatsErrors(t *testing.T) {
 // messages by status.
 func (b *bundle) overallTruth(where string, args ...any) (map[string]any, map[string]any, map[float64]map[string]any) {
 	b.t.Helper()
-	pairs := func(q string) map[string]any {
-		out := map[string]any{}
-		var total float64
-		rows, err := b.db.SQL().Query(q, args...)
-		if err != nil {
-			b.t.Fatalf("%s: %v", q, err)
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var k string
-			var n float64
-			if err := rows.Scan(&k, &n); err != nil {
-				b.t.Fatal(err)
-			}
-			out[k], total = n, total+n
-		}
-		out["total"] = total
-		return out
-	}
+	pairs := func(q string) map[string]any { return b.countsBy(q, args...) }
 	mailouts := pairs(`SELECT status, count(*) FROM mailouts m WHERE ` + where + ` GROUP BY 1`)
 	messages := pairs(`SELECT x.status, count(*) FROM messages x JOIN mailouts m ON m.id = x.mailout_id WHERE ` + where + ` GROUP BY 1`)
 	per := map[float64]map[string]any{}
@@ -410,4 +374,27 @@ func TestStatsRoutesNeedAToken(t *testing.T) {
 			wantError(t, out, "unauthorized")
 		}
 	}
+}
+
+// countsBy runs a query of (key, count) rows and returns the counts by key
+// with their sum under "total", as the statistics answers carry them.
+func (b *bundle) countsBy(q string, args ...any) map[string]any {
+	b.t.Helper()
+	out := map[string]any{}
+	var total float64
+	rows, err := b.db.SQL().Query(q, args...)
+	if err != nil {
+		b.t.Fatalf("%s: %v", q, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k string
+		var n float64
+		if err := rows.Scan(&k, &n); err != nil {
+			b.t.Fatal(err)
+		}
+		out[k], total = n, total+n
+	}
+	out["total"] = total
+	return out
 }
