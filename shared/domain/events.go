@@ -2,38 +2,24 @@ package domain
 
 import "time"
 
-// Topics of the events the API writes to the outbox with each mailout
-// change. Every event carries the mailout's version after the change, so a
-// consumer holding a newer version, or finding the mailout cancelled, drops
-// a stale event.
-const (
-	// TopicMailoutStart: a scheduled mailout was created or edited; the
-	// planner (re)schedules its start.
-	TopicMailoutStart = "mailout.start"
-	// TopicMailoutUpdated: the end time of a running mailout changed.
-	TopicMailoutUpdated = "mailout.updated"
-	// TopicMailoutCancelled: the mailout was cancelled.
-	TopicMailoutCancelled = "mailout.cancelled"
-)
+// TopicMailoutStart is the topic of the event the store writes to the
+// outbox, in the same transaction, when a scheduled mailout is created or
+// its schedule may have changed: the planner (re)schedules its start. The
+// event carries the mailout's version after the change, so a consumer
+// finding a newer version, or the mailout no longer scheduled, drops it.
+//
+// Other changes (a running mailout's new end time, a cancel) write no
+// event: every consumer re-reads the mailout's status and end time from
+// the database when it claims a message, so such an event would tell
+// nobody anything. A change that needs a consumer to act gets its own
+// topic, and the planner's table of handlers an entry for it.
+const TopicMailoutStart = "mailout.start"
 
 // MailoutStartEvent is the payload of TopicMailoutStart.
 type MailoutStartEvent struct {
 	MailoutID int64     `json:"mailout_id"`
 	Version   int64     `json:"version"`
 	StartAt   time.Time `json:"start_at"`
-}
-
-// MailoutUpdatedEvent is the payload of TopicMailoutUpdated.
-type MailoutUpdatedEvent struct {
-	MailoutID int64     `json:"mailout_id"`
-	Version   int64     `json:"version"`
-	EndAt     time.Time `json:"end_at"`
-}
-
-// MailoutCancelledEvent is the payload of TopicMailoutCancelled.
-type MailoutCancelledEvent struct {
-	MailoutID int64 `json:"mailout_id"`
-	Version   int64 `json:"version"`
 }
 
 // SendJob is the body of a message.send job: one message to deliver.

@@ -6,25 +6,6 @@ import (
 	"unicode/utf8"
 )
 
-// MailoutStatus is the lifecycle state of a mailout.
-type MailoutStatus string
-
-const (
-	MailoutScheduled MailoutStatus = "scheduled"
-	MailoutRunning   MailoutStatus = "running"
-	MailoutFinished  MailoutStatus = "finished"
-	MailoutCancelled MailoutStatus = "cancelled"
-)
-
-// Valid reports whether s is a known status.
-func (s MailoutStatus) Valid() bool {
-	switch s {
-	case MailoutScheduled, MailoutRunning, MailoutFinished, MailoutCancelled:
-		return true
-	}
-	return false
-}
-
 // MaxTextLen is the longest message text, in characters.
 const MaxTextLen = 1600
 
@@ -44,7 +25,7 @@ type Mailout struct {
 	EndAt      time.Time     `json:"end_at"`
 	SendWindow *SendWindow   `json:"send_window" swaggertype:"object,string" example:"start:09:00,end:21:00"`
 	Filter     Filter        `json:"filter"`
-	Status     MailoutStatus `json:"status" example:"scheduled" enums:"scheduled,running,finished,cancelled"`
+	Status     MailoutStatus `json:"status" example:"scheduled"`
 	Audience   int64         `json:"audience" example:"1250"`
 	Version    int64         `json:"version" example:"1"`
 	CreatedAt  time.Time     `json:"created_at"`
@@ -72,8 +53,8 @@ type MailoutInput struct {
 func (in MailoutInput) Apply(m Mailout, now time.Time) (Mailout, error) {
 	cur := m
 	creating := m.ID == 0
-	if !creating && m.Status != MailoutScheduled && m.Status != MailoutRunning {
-		return cur, Errorf(CodeConflict, "mailout %d is %s and can no longer be changed", m.ID, m.Status)
+	if !creating && !m.Status.Allows(ActionEditEnd) {
+		return cur, refusal(m.ID, m.Status, ActionEditEnd)
 	}
 	errs := FieldErrors{}
 	m = in.merge(m, creating, errs)
@@ -89,35 +70,65 @@ func (in MailoutInput) Apply(m Mailout, now time.Time) (Mailout, error) {
 	}
 	// Values are compared after normalisation, so " vip" repeating "vip"
 	// is not a change.
-	if !creating && m.Status == MailoutRunning && !cur.sameExceptEndAt(m) {
-		return cur, Errorf(CodeConflict, "mailout %d is running: only end_at may change", m.ID)
+	if !creating && !cur.sameExceptEndAt(m) {
+		if _, err := m.Status.Next(m.ID, ActionEdit); err != nil {
+			return cur, err
+		}
 	}
 	return m, errs.Err()
 }
 
+// Replacing makes in describe a whole mailout, as POST and PUT do: text
+// and times are required, an absent send window means none and an absent
+// filter means everyone.
+func (in MailoutInput) Replacing(errs FieldErrors) MailoutInput {
+	in.requireAll(errs)
+	in.SendWindowSet = true
+	if in.Tags == nil {
+		in.Tags = &[]string{}
+	}
+	if in.PhoneCodes == nil {
+		in.PhoneCodes = &[]string{}
+	}
+	return in
+}
+
+// requireAll reports the fields a whole mailout must have.
+func (in MailoutInput) requireAll(errs FieldErrors) {
+	if in.Text == nil {
+		errs.Add("text", "is required")
+	}
+	if in.StartAt == nil {
+		errs.Add("start_at", "is required")
+	}
+	if in.EndAt == nil {
+		errs.Add("end_at", "is required")
+	}
+}
+
 // merge copies the given fields onto m, normalising and checking each.
 func (in MailoutInput) merge(m Mailout, creating bool, errs FieldErrors) Mailout {
+	if creating {
+		in.requireAll(errs)
+	}
 	if in.Text != nil {
 		m.Text = *in.Text
 	}
-	if creating && in.Text == nil {
-		errs.Add("text", "is required")
-	} else if m.Text == "" {
-		errs.Add("text", "must not be empty")
-	} else if strings.ContainsRune(m.Text, 0) {
-		errs.Add("text", "must not contain NUL characters")
-	} else if n := utf8.RuneCountInString(m.Text); n > MaxTextLen {
-		errs.Add("text", "must be at most 1600 characters")
+	if in.Text != nil || !creating {
+		switch {
+		case m.Text == "":
+			errs.Add("text", "must not be empty")
+		case strings.ContainsRune(m.Text, 0):
+			errs.Add("text", "must not contain NUL characters")
+		case utf8.RuneCountInString(m.Text) > MaxTextLen:
+			errs.Add("text", "must be at most 1600 characters")
+		}
 	}
 	if in.StartAt != nil {
 		m.StartAt = in.StartAt.UTC().Truncate(time.Microsecond)
-	} else if creating {
-		errs.Add("start_at", "is required")
 	}
 	if in.EndAt != nil {
 		m.EndAt = in.EndAt.UTC().Truncate(time.Microsecond)
-	} else if creating {
-		errs.Add("end_at", "is required")
 	}
 	if in.SendWindowSet {
 		m.SendWindow = in.SendWindow
@@ -143,20 +154,12 @@ func (in MailoutInput) merge(m Mailout, creating bool, errs FieldErrors) Mailout
 func (m Mailout) SameContent(o Mailout) bool {
 	return m.Text == o.Text && m.StartAt.Equal(o.StartAt) && m.EndAt.Equal(o.EndAt) &&
 		sameWindow(m.SendWindow, o.SendWindow) &&
-		sameSet(m.Filter.Tags, o.Filter.Tags) && sameSet(m.Filter.PhoneCodes, o.Filter.PhoneCodes)
+		SameSet(m.Filter.Tags, o.Filter.Tags) && SameSet(m.Filter.PhoneCodes, o.Filter.PhoneCodes)
 }
 
 func (m Mailout) sameExceptEndAt(o Mailout) bool {
 	o.EndAt = m.EndAt
 	return m.SameContent(o)
-}
-
-// CheckFilterEditable reports whether the filter of m may change.
-func CheckFilterEditable(m Mailout) error {
-	if m.Status != MailoutScheduled {
-		return Errorf(CodeConflict, "mailout %d is %s: its filter can no longer change", m.ID, m.Status)
-	}
-	return nil
 }
 
 func normalizeCodes(field string, codes []string, errs FieldErrors) []string {
@@ -182,30 +185,21 @@ func sameWindow(a, b *SendWindow) bool {
 	return *a == *b
 }
 
-func sameSet(a, b []string) bool {
-	seen := make(map[string]bool, len(b))
-	for _, v := range b {
-		seen[v] = true
-	}
-	for _, v := range a {
-		if !seen[v] {
-			return false
-		}
-	}
+// SameSet reports whether a and b hold the same values, ignoring order
+// and repeats.
+func SameSet(a, b []string) bool {
 	inA := make(map[string]bool, len(a))
 	for _, v := range a {
 		inA[v] = true
 	}
-	return len(inA) == len(seen)
-}
-
-// CheckCancellable reports whether m may be cancelled: only a mailout that
-// has not ended yet.
-func CheckCancellable(m Mailout) error {
-	if m.Status != MailoutScheduled && m.Status != MailoutRunning {
-		return Errorf(CodeConflict, "mailout %d is %s and cannot be cancelled", m.ID, m.Status)
+	inB := make(map[string]bool, len(b))
+	for _, v := range b {
+		if !inA[v] {
+			return false
+		}
+		inB[v] = true
 	}
-	return nil
+	return len(inA) == len(inB)
 }
 
 // MailoutFilter selects mailouts in lists; no statuses means all.

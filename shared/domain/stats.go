@@ -2,15 +2,6 @@ package domain
 
 import "time"
 
-// Reason codes the store itself sets on messages, beside the sender's
-// (the external API client's reasons, outside_window, window_wait, ...).
-const (
-	ReasonExpired       = "expired"        // the end time came first
-	ReasonOutsideWindow = "outside_window" // the send window never opened again before the end
-	ReasonCancelled     = "cancelled"      // the mailout was cancelled
-	ReasonWorkerLost    = "worker_lost"    // the worker holding the claim stopped
-)
-
 // StatusCounts counts messages by status.
 type StatusCounts struct {
 	Total     int64 `json:"total" example:"1000"`
@@ -88,70 +79,33 @@ type ReasonCounts struct {
 }
 
 // Add counts n messages under the group of (status, reason).
-func (c *ReasonCounts) Add(s MessageStatus, reason string, n int64) {
-	*c.field(ReasonGroup(s, reason)) += n
+func (c *ReasonCounts) Add(s MessageStatus, reason Reason, n int64) {
+	*c.field(StatsGroup(s, reason)) += n
 	c.Total += n
 }
 
-func (c *ReasonCounts) field(group string) *int64 {
+func (c *ReasonCounts) field(group ReasonGroup) *int64 {
 	switch group {
-	case "timeout":
+	case GroupTimeout:
 		return &c.Timeout
-	case "connection":
+	case GroupConnection:
 		return &c.Connection
-	case "http_5xx":
+	case GroupHTTP5xx:
 		return &c.HTTP5xx
-	case "rate_limited":
+	case GroupRateLimited:
 		return &c.RateLimited
-	case "bad_response":
+	case GroupBadResponse:
 		return &c.BadResponse
-	case "rejected_4xx":
+	case GroupRejected4xx:
 		return &c.Rejected4xx
-	case "auth":
+	case GroupAuth:
 		return &c.Auth
-	case ReasonExpired:
+	case GroupExpired:
 		return &c.Expired
-	case ReasonOutsideWindow:
+	case GroupOutsideWindow:
 		return &c.OutsideWindow
 	}
 	return &c.Other
-}
-
-// reasonGroups maps the sender's reason codes to the groups statistics
-// show. The codes are the external API client's (see the sender's probe
-// package) and the sender's own.
-var reasonGroups = map[string]string{
-	"timeout":           "timeout",
-	"http_408":          "timeout",
-	"connection":        "connection",
-	"http_5xx":          "http_5xx",
-	"http_503":          "http_5xx",
-	"http_429":          "rate_limited",
-	"bad_response":      "bad_response",
-	"code_nonzero":      "bad_response",
-	"unexpected_status": "bad_response",
-	"rejected_4xx":      "rejected_4xx",
-	"invalid_message":   "rejected_4xx",
-	"auth":              "auth",
-	"auth_paused":       "auth",
-}
-
-// ReasonGroup is the statistics group of a message that is not sent: an
-// expired message is expired or outside_window (its end time came first,
-// whatever failed before), a failed or retrying one is grouped by what
-// went wrong at its last attempt: timeout, connection, http_5xx,
-// rate_limited, bad_response, rejected_4xx, auth, or other.
-func ReasonGroup(s MessageStatus, reason string) string {
-	if s == MessageExpired {
-		if reason == ReasonOutsideWindow || reason == "window_wait" {
-			return ReasonOutsideWindow
-		}
-		return ReasonExpired
-	}
-	if g, ok := reasonGroups[reason]; ok {
-		return g
-	}
-	return "other"
 }
 
 // StatsFilter selects the mailouts of the overall statistics: no statuses
@@ -165,7 +119,7 @@ type StatsFilter struct {
 // MailoutSummary is one mailout in the overall statistics.
 type MailoutSummary struct {
 	ID         int64         `json:"id" example:"7"`
-	Status     MailoutStatus `json:"status" example:"running" enums:"scheduled,running,finished,cancelled"`
+	Status     MailoutStatus `json:"status" example:"running"`
 	StartAt    time.Time     `json:"start_at"`
 	EndAt      time.Time     `json:"end_at"`
 	StartedAt  *time.Time    `json:"started_at"`
@@ -186,7 +140,7 @@ type OverallStats struct {
 // MailoutStats is the detailed statistics of one mailout.
 type MailoutStats struct {
 	MailoutID  int64         `json:"mailout_id" example:"7"`
-	Status     MailoutStatus `json:"status" example:"running" enums:"scheduled,running,finished,cancelled"`
+	Status     MailoutStatus `json:"status" example:"running"`
 	StartAt    time.Time     `json:"start_at"`
 	EndAt      time.Time     `json:"end_at"`
 	StartedAt  *time.Time    `json:"started_at"`

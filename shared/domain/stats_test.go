@@ -6,11 +6,11 @@ import (
 	"mailing/shared/domain"
 )
 
-func TestReasonGroup(t *testing.T) {
+func TestStatsGroup(t *testing.T) {
 	for _, c := range []struct {
 		status domain.MessageStatus
-		reason string
-		want   string
+		reason domain.Reason
+		want   domain.ReasonGroup
 	}{
 		{domain.MessageFailed, "timeout", "timeout"},
 		{domain.MessageFailed, "http_408", "timeout"},
@@ -35,8 +35,8 @@ func TestReasonGroup(t *testing.T) {
 		{domain.MessagePending, "breaker_open", "other"},
 		{domain.MessageFailed, "", "other"},
 	} {
-		if got := domain.ReasonGroup(c.status, c.reason); got != c.want {
-			t.Errorf("ReasonGroup(%s, %q) = %s, want %s", c.status, c.reason, got, c.want)
+		if got := domain.StatsGroup(c.status, c.reason); got != c.want {
+			t.Errorf("StatsGroup(%s, %q) = %s, want %s", c.status, c.reason, got, c.want)
 		}
 	}
 }
@@ -62,5 +62,21 @@ func TestCountsAdd(t *testing.T) {
 	}
 	if m != (domain.MailoutStatusCounts{Total: 8, Scheduled: 2, Running: 2, Finished: 2, Cancelled: 2}) {
 		t.Fatalf("mailout counts: %+v", m)
+	}
+}
+
+// Only known codes become metric label values.
+func TestReasonLabelIsBounded(t *testing.T) {
+	for r, want := range map[domain.Reason]string{
+		domain.ReasonHTTP5xx:           "http_5xx",
+		domain.ReasonWindowWait:        "window_wait",
+		domain.ReasonAttemptsExhausted: "attempts_exhausted",
+		"http_5xx (HTTP 500)":          "other",
+		"something else entirely":      "other",
+		"":                             "other",
+	} {
+		if got := r.Label(); got != want {
+			t.Errorf("Reason(%q).Label() = %q, want %q", r, got, want)
+		}
 	}
 }

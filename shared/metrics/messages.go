@@ -1,6 +1,10 @@
 package metrics
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"mailing/shared/domain"
+)
 
 // Messages counts messages reaching a final status. The sender and the
 // reconciler of a worker share one, so every way a message ends is
@@ -22,8 +26,10 @@ func NewMessages(reg prometheus.Registerer) *Messages {
 			Help: "Messages expired, by reason: why their end time came before a successful attempt.",
 		}, []string{"reason"}),
 	}
-	for _, s := range []string{"sent", "failed", "expired", "cancelled"} {
-		m.final.WithLabelValues(s)
+	for _, s := range domain.MessageStatuses {
+		if s.Final() {
+			m.final.WithLabelValues(string(s))
+		}
 	}
 	reg.MustRegister(m.final, m.expired)
 	return m
@@ -36,11 +42,11 @@ func (m *Messages) Final(status string, n int) {
 	}
 }
 
-// Expired counts n messages expired for reason, which must come from a
-// fixed set (never a free-form error text). It does not count them as
-// final: call Final too.
-func (m *Messages) Expired(reason string, n int) {
+// Expired counts n messages expired for reason, labelled with its code
+// (unknown codes as "other"). It does not count them as final: call Final
+// too.
+func (m *Messages) Expired(reason domain.Reason, n int) {
 	if m != nil && n > 0 {
-		m.expired.WithLabelValues(reason).Add(float64(n))
+		m.expired.WithLabelValues(reason.Label()).Add(float64(n))
 	}
 }

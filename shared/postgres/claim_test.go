@@ -34,14 +34,14 @@ func bulkStartedMailout(t *testing.T, db *postgres.DB, n int) (domain.Mailout, [
 		}
 	}
 	now := time.Now().UTC().Truncate(time.Microsecond)
-	m, err := db.CreateMailout(ctx, domain.Mailout{Text: "hi", StartAt: now.Add(-time.Minute), EndAt: now.Add(time.Hour)})
+	m, err := postgres.NewMailouts(db).Create(ctx, domain.Mailout{Text: "hi", StartAt: now.Add(-time.Minute), EndAt: now.Add(time.Hour)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res, err := db.StartMailout(ctx, m.ID, m.Version, now); err != nil || res.Created != int64(n) {
+	if res, err := postgres.NewSending(db).Start(ctx, m.ID, m.Version, now); err != nil || res.Created != int64(n) {
 		t.Fatalf("start: %+v %v", res, err)
 	}
-	ids, err := db.PendingMessageIDs(ctx, m.ID, 0, n)
+	ids, err := postgres.NewSending(db).PendingMessageIDs(ctx, m.ID, 0, n)
 	if err != nil || len(ids) != n {
 		t.Fatalf("pending: %d %v", len(ids), err)
 	}
@@ -55,7 +55,7 @@ func TestClaimReadsMessagesByPrimaryKeyOnly(t *testing.T) {
 	db := pgtest.Open(t)
 	_, ids := bulkStartedMailout(t, db, 5000)
 	var raw []byte
-	err := db.SQL().QueryRow(`EXPLAIN (FORMAT JSON) `+postgres.ClaimSQLForTest, ids[100:120], time.Now()).Scan(&raw)
+	err := db.SQL().QueryRow(`EXPLAIN (FORMAT JSON) `+postgres.ClaimSQLForTest, postgres.ClaimArgsForTest(ids[100:120], time.Now())...).Scan(&raw)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,7 +101,7 @@ func (n planNode) walk(fn func(planNode)) {
 func TestClaimHandsOutADuplicatedIDOnce(t *testing.T) {
 	db := pgtest.Open(t)
 	_, ids := bulkStartedMailout(t, db, 10)
-	jobs, err := db.ClaimMessages(context.Background(), []int64{ids[3], ids[1], ids[3], ids[3]}, time.Now())
+	jobs, err := postgres.NewSending(db).Claim(context.Background(), []int64{ids[3], ids[1], ids[3], ids[3]}, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,7 +131,7 @@ func TestOverlappingClaimsInOppositeOrders(t *testing.T) {
 			order = reversed
 		}
 		wg.Go(func() {
-			jobs, err := db.ClaimMessages(context.Background(), order, time.Now())
+			jobs, err := postgres.NewSending(db).Claim(context.Background(), order, time.Now())
 			if err != nil {
 				t.Errorf("claim: %v", err)
 				return

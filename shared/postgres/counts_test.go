@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"mailing/shared/domain"
+	"mailing/shared/postgres"
 	"mailing/shared/postgres/pgtest"
 )
 
@@ -15,36 +16,36 @@ func TestAudienceCountersStayExact(t *testing.T) {
 	ctx := context.Background()
 	var ids []int64
 	for _, phone := range []string{"79160000001", "79160000002", "79030000003", "79030000004", "79250000005"} {
-		c, err := db.CreateCustomer(ctx, domain.Customer{Phone: phone, PhoneCode: domain.PhoneCodeOf(phone), Timezone: "UTC"})
+		c, err := postgres.NewCustomers(db).Create(ctx, domain.Customer{Phone: phone, PhoneCode: domain.PhoneCodeOf(phone), Timezone: "UTC"})
 		if err != nil {
 			t.Fatal(err)
 		}
 		ids = append(ids, c.ID)
 	}
-	moved, err := db.Customer(ctx, ids[0])
+	moved, err := postgres.NewCustomers(db).Get(ctx, ids[0])
 	if err != nil {
 		t.Fatal(err)
 	}
 	moved.PhoneCode = "903"
-	if _, err := db.UpdateCustomer(ctx, moved, false); err != nil {
+	if _, err := postgres.NewCustomers(db).Update(ctx, moved, false); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.DeleteCustomer(ctx, ids[4]); err != nil {
+	if err := postgres.NewCustomers(db).Delete(ctx, ids[4]); err != nil {
 		t.Fatal(err)
 	}
 	for _, id := range ids[:3] {
-		if _, err := db.AddCustomerTag(ctx, id, "vip"); err != nil {
+		if _, err := postgres.NewCustomers(db).AddTag(ctx, id, "vip"); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if _, err := db.AddCustomerTag(ctx, ids[3], "new"); err != nil {
+	if _, err := postgres.NewCustomers(db).AddTag(ctx, ids[3], "new"); err != nil {
 		t.Fatal(err)
 	}
 	var vipID int64
 	if err := db.SQL().QueryRow(`SELECT id FROM tags WHERE name = 'vip'`).Scan(&vipID); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.RemoveCustomerTag(ctx, ids[1], vipID); err != nil {
+	if _, err := postgres.NewCustomers(db).RemoveTag(ctx, ids[1], vipID); err != nil {
 		t.Fatal(err)
 	}
 	// A multi-row statement, as bulk import issues.
@@ -60,7 +61,7 @@ func TestAudienceCountersStayExact(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Deleting a tagged customer cascades to its tag links.
-	if err := db.DeleteCustomer(ctx, ids[0]); err != nil {
+	if err := postgres.NewCustomers(db).Delete(ctx, ids[0]); err != nil {
 		t.Fatal(err)
 	}
 
@@ -85,7 +86,7 @@ func TestAudienceCountersStayExact(t *testing.T) {
 	}
 	for _, tc := range cases {
 		m := newMailout(t, db, tc.filter)
-		got, err := db.Mailout(ctx, m.ID)
+		got, err := postgres.NewMailouts(db).Get(ctx, m.ID)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -66,7 +66,7 @@ func TestCustomerPagesMatchFilter(t *testing.T) {
 			if pages > 200 {
 				t.Fatalf("%+v: pagination does not end", f)
 			}
-			page, err := db.Customers(ctx, f, domain.Page{Limit: 7, After: after})
+			page, err := postgres.NewCustomers(db).List(ctx, f, domain.Page{Limit: 7, After: after})
 			if err != nil {
 				t.Fatalf("%+v: %v", f, err)
 			}

@@ -1,6 +1,34 @@
-// Package postgres is the PostgreSQL store: connection, embedded migrations
-// and every query the services run. It translates storage errors into
-// domain errors so callers never see GORM or driver types.
+// Package postgres is the PostgreSQL store: the connection, the embedded
+// migrations, and one store type per kind of data — Customers (with the
+// bulk import writer), Refs (reference data), Mailouts, Sending (starts,
+// fan-out, claims, outcomes and repairs), Stats, Outbox and Users. It
+// translates storage errors into domain errors, so callers never see GORM
+// or driver types; callers declare the few methods they use as interfaces
+// of their own.
+//
+// How it talks to PostgreSQL, one way per job:
+//
+//   - GORM is the entry point: Open opens it, with the pgx driver under
+//     database/sql, and its pool is the only pool. Directory, mailout,
+//     reference-data, outbox, user and statistics queries go through it,
+//     written as SQL with ? placeholders (GORM expands slices for IN ?).
+//   - Hot set-based paths that need arrays bound as one parameter or COPY
+//     — claims, outcomes, the customer list, the import — borrow a native
+//     pgx connection from that same pool (withPgx) and use $n
+//     placeholders.
+//   - A file uses one of the two, never both.
+//   - Transactions go through DB.tx. The one exception is the importer's
+//     batch, a pgx transaction on its reserved connection, because COPY
+//     needs the native connection.
+//   - translate is the one error translation, from PostgreSQL's codes
+//     (both paths surface the driver's *pgconn.PgError; GORM's own
+//     TranslateError is off, because it knows four codes and drops the
+//     rest) and gorm.ErrRecordNotFound.
+//   - Statuses and reasons reach SQL as parameters taken from domain,
+//     never as literals.
+//
+// goose migrates through the pool's database/sql handle; tests and tools
+// read it through DB.SQL.
 package postgres
 
 import (
@@ -34,7 +62,8 @@ type DB struct {
 // Open connects to dsn and checks the connection.
 func Open(ctx context.Context, dsn string, log *slog.Logger) (*DB, error) {
 	g, err := gorm.Open(postgres.Open(dsn), &gorm.Config{
-		TranslateError:         true,
+		TranslateError: false, // translate maps PostgreSQL's codes itself
+
 		SkipDefaultTransaction: true,
 		Logger:                 logger.Discard,
 		NowFunc:                func() time.Time { return time.Now().UTC() },
@@ -90,10 +119,17 @@ func Migrate(ctx context.Context, sqlDB *sql.DB, log *slog.Logger) error {
 
 func (db *DB) q(ctx context.Context) *gorm.DB { return db.gorm.WithContext(ctx) }
 
-// tx runs fn in one transaction.
-func (db *DB) tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
-	return db.q(ctx).Transaction(fn)
+// tx runs fn in one transaction; opts nil means read-committed, read-write.
+func (db *DB) tx(ctx context.Context, opts *sql.TxOptions, fn func(tx *gorm.DB) error) error {
+	if opts == nil {
+		return db.q(ctx).Transaction(fn)
+	}
+	return db.q(ctx).Transaction(fn, opts)
 }
+
+// snapshot is a read-only repeatable-read transaction: every query in it
+// sees one consistent state.
+var snapshot = &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true}
 
 // translate turns storage errors into domain errors. what names the object
 // for messages ("customer 5"); conflict explains a unique violation.
@@ -110,14 +146,6 @@ func translate(err error, what string) error {
 	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return err
-	}
-	switch {
-	case errors.Is(err, gorm.ErrDuplicatedKey):
-		return &domain.Error{Code: domain.CodeConflict, Message: what + " already exists", Err: err}
-	case errors.Is(err, gorm.ErrForeignKeyViolated):
-		return &domain.Error{Code: domain.CodeConflict, Message: what + " is still in use or refers to something missing", Err: err}
-	case errors.Is(err, gorm.ErrCheckConstraintViolated):
-		return &domain.Error{Code: domain.CodeInvalid, Message: what + " breaks a data rule", Err: err}
 	}
 	var pg *pgconn.PgError
 	if errors.As(err, &pg) {

@@ -84,11 +84,11 @@ var importColumns = []string{"line", "phone", "phone_code", "timezone", "tags"}
 const replan = pgx.QueryExecModeExec
 
 // StartImport reserves a connection and prepares its staging table.
-func (db *DB) StartImport(ctx context.Context, onConflict ImportConflict) (*Importer, error) {
+func (s *Customers) StartImport(ctx context.Context, onConflict ImportConflict) (*Importer, error) {
 	if onConflict != ImportSkip && onConflict != ImportUpdate {
 		return nil, fmt.Errorf("start import: unknown conflict mode %q", onConflict)
 	}
-	conn, err := db.sql.Conn(ctx)
+	conn, err := s.db.sql.Conn(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("start import: %w", err)
 	}
@@ -363,7 +363,7 @@ func collectImported(rows pgx.Rows) ([]ImportedCustomer, error) {
 // After a bulk import they describe a much smaller directory, and plans
 // made from them can be far off until autovacuum gets to the tables, if it
 // runs at all.
-func (db *DB) AnalyzeCustomers(ctx context.Context) error {
-	err := db.q(ctx).Exec(`ANALYZE customers, customer_tags, tags, phone_codes, timezones`).Error
+func (s *Customers) Analyze(ctx context.Context) error {
+	err := s.db.q(ctx).Exec(`ANALYZE customers, customer_tags, tags, phone_codes, timezones`).Error
 	return translate(err, "customer statistics")
 }

@@ -20,7 +20,7 @@ func importRow(line int64, phone, code, zone string, tags ...string) postgres.Im
 
 func startImport(t *testing.T, db *postgres.DB, mode postgres.ImportConflict) *postgres.Importer {
 	t.Helper()
-	im, err := db.StartImport(context.Background(), mode)
+	im, err := postgres.NewCustomers(db).StartImport(context.Background(), mode)
 	if err != nil {
 		t.Fatalf("start import: %v", err)
 	}
@@ -30,7 +30,7 @@ func startImport(t *testing.T, db *postgres.DB, mode postgres.ImportConflict) *p
 
 func customerByPhone(t *testing.T, db *postgres.DB, phone string) domain.Customer {
 	t.Helper()
-	list, err := db.Customers(context.Background(), domain.CustomerFilter{PhonePrefix: phone}, domain.Page{Limit: 2})
+	list, err := postgres.NewCustomers(db).List(context.Background(), domain.CustomerFilter{PhonePrefix: phone}, domain.Page{Limit: 2})
 	if err != nil || len(list) != 1 {
 		t.Fatalf("customer %s: %v %v", phone, list, err)
 	}
@@ -40,7 +40,7 @@ func customerByPhone(t *testing.T, db *postgres.DB, phone string) domain.Custome
 func TestImportSkipAcrossBatches(t *testing.T) {
 	db := pgtest.Open(t)
 	ctx := context.Background()
-	old, err := db.CreateCustomer(ctx, domain.Customer{Phone: "79160000009", PhoneCode: "916", Timezone: "Europe/Moscow", Tags: []string{"keep"}})
+	old, err := postgres.NewCustomers(db).Create(ctx, domain.Customer{Phone: "79160000009", PhoneCode: "916", Timezone: "Europe/Moscow", Tags: []string{"keep"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,11 +115,11 @@ func TestImportSkipAcrossBatches(t *testing.T) {
 func TestImportUpdateReplacesTags(t *testing.T) {
 	db := pgtest.Open(t)
 	ctx := context.Background()
-	old, err := db.CreateCustomer(ctx, domain.Customer{Phone: "79160000001", PhoneCode: "916", Timezone: "Europe/Moscow", Tags: []string{"a", "b"}})
+	old, err := postgres.NewCustomers(db).Create(ctx, domain.Customer{Phone: "79160000001", PhoneCode: "916", Timezone: "Europe/Moscow", Tags: []string{"a", "b"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	untagged, err := db.CreateCustomer(ctx, domain.Customer{Phone: "79160000002", PhoneCode: "916", Timezone: "Europe/Moscow", Tags: []string{"a"}})
+	untagged, err := postgres.NewCustomers(db).Create(ctx, domain.Customer{Phone: "79160000002", PhoneCode: "916", Timezone: "Europe/Moscow", Tags: []string{"a"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,7 +156,7 @@ func TestImportFailedBatchKeepsEarlierOnes(t *testing.T) {
 	ctx := context.Background()
 	// One connection: the importer's session is the one inspected afterwards.
 	db.SQL().SetMaxOpenConns(1)
-	im, err := db.StartImport(ctx, postgres.ImportSkip)
+	im, err := postgres.NewCustomers(db).StartImport(ctx, postgres.ImportSkip)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -198,7 +198,7 @@ func TestImportFailedBatchKeepsEarlierOnes(t *testing.T) {
 
 func TestImportRejectsUnknownMode(t *testing.T) {
 	db := pgtest.Open(t)
-	if _, err := db.StartImport(context.Background(), "merge"); err == nil {
+	if _, err := postgres.NewCustomers(db).StartImport(context.Background(), "merge"); err == nil {
 		t.Fatal("unknown conflict mode accepted")
 	}
 }

@@ -13,6 +13,13 @@ import (
 	"mailing/shared/domain"
 )
 
+// Mailouts stores mailouts and their filters. Every status change it makes
+// is a transition of domain's state machine, checked under the row lock.
+type Mailouts struct{ db *DB }
+
+// NewMailouts returns the store on db.
+func NewMailouts(db *DB) *Mailouts { return &Mailouts{db: db} }
+
 type mailoutRow struct {
 	ID          int64
 	Text        string
@@ -44,12 +51,12 @@ const mailoutSelect = `SELECT m.id, m.text, m.start_at, m.end_at, m.window_start
 
 // CreateMailout stores m (already validated) as scheduled, registering its
 // tags and phone codes, and queues its start event in the same transaction.
-func (db *DB) CreateMailout(ctx context.Context, m domain.Mailout) (domain.Mailout, error) {
+func (s *Mailouts) Create(ctx context.Context, m domain.Mailout) (domain.Mailout, error) {
 	var created struct {
 		ID      int64
 		Version int64
 	}
-	err := db.tx(ctx, func(tx *gorm.DB) error {
+	err := s.db.tx(ctx, nil, func(tx *gorm.DB) error {
 		ws, we := windowColumns(m.SendWindow)
 		err := tx.Raw(`INSERT INTO mailouts (text, start_at, end_at, window_start, window_end)
 			VALUES (?, ?, ?, ?, ?) RETURNING id, version`, m.Text, m.StartAt, m.EndAt, ws, we).Scan(&created).Error
@@ -64,12 +71,12 @@ func (db *DB) CreateMailout(ctx context.Context, m domain.Mailout) (domain.Mailo
 	if err != nil {
 		return domain.Mailout{}, err
 	}
-	return db.Mailout(ctx, created.ID)
+	return s.Get(ctx, created.ID)
 }
 
 // Mailout returns one mailout with its filter and current audience.
-func (db *DB) Mailout(ctx context.Context, id int64) (domain.Mailout, error) {
-	list, err := db.readMailouts(db.q(ctx), `WHERE m.id = ?`, []any{id})
+func (s *Mailouts) Get(ctx context.Context, id int64) (domain.Mailout, error) {
+	list, err := s.readMailouts(s.db.q(ctx), `WHERE m.id = ?`, []any{id})
 	if err != nil {
 		return domain.Mailout{}, err
 	}
@@ -80,7 +87,7 @@ func (db *DB) Mailout(ctx context.Context, id int64) (domain.Mailout, error) {
 }
 
 // Mailouts lists mailouts matching f in id order, one keyset page.
-func (db *DB) Mailouts(ctx context.Context, f domain.MailoutFilter, p domain.Page) ([]domain.Mailout, error) {
+func (s *Mailouts) List(ctx context.Context, f domain.MailoutFilter, p domain.Page) ([]domain.Mailout, error) {
 	where := "WHERE m.id > ?"
 	args := []any{p.After}
 	if len(f.Statuses) > 0 {
@@ -91,12 +98,12 @@ func (db *DB) Mailouts(ctx context.Context, f domain.MailoutFilter, p domain.Pag
 		where += " AND m.status IN ?"
 		args = append(args, statuses)
 	}
-	return db.readMailouts(db.q(ctx), where+fmt.Sprintf(" ORDER BY m.id LIMIT %d", pageLimit(p.Limit)), args)
+	return s.readMailouts(s.db.q(ctx), where+fmt.Sprintf(" ORDER BY m.id LIMIT %d", p.Rows()), args)
 }
 
 // readMailouts runs three queries whatever the number of rows: the
 // mailouts, their filters, and their audiences.
-func (db *DB) readMailouts(q *gorm.DB, tail string, args []any) ([]domain.Mailout, error) {
+func (s *Mailouts) readMailouts(q *gorm.DB, tail string, args []any) ([]domain.Mailout, error) {
 	var rows []mailoutRow
 	if err := q.Raw(mailoutSelect+" "+tail, args...).Scan(&rows).Error; err != nil {
 		return nil, translate(err, "mailouts")
@@ -131,16 +138,16 @@ func (db *DB) readMailouts(q *gorm.DB, tail string, args []any) ([]domain.Mailou
 // state and returns the next one (or an error that aborts). A change that
 // alters nothing writes nothing; any other bumps the version and queues the
 // event consumers need in the same transaction.
-func (db *DB) UpdateMailout(ctx context.Context, id int64, change func(cur domain.Mailout) (domain.Mailout, error)) (domain.Mailout, error) {
-	return db.changeMailout(ctx, id, func(_ *gorm.DB, cur domain.Mailout) (domain.Mailout, error) {
+func (s *Mailouts) Update(ctx context.Context, id int64, change func(cur domain.Mailout) (domain.Mailout, error)) (domain.Mailout, error) {
+	return s.changeMailout(ctx, id, func(_ *gorm.DB, cur domain.Mailout) (domain.Mailout, error) {
 		return change(cur)
 	})
 }
 
 // AddMailoutTag links tag (created if new) to a scheduled mailout's filter.
-func (db *DB) AddMailoutTag(ctx context.Context, id int64, tag string) (domain.Mailout, error) {
-	return db.changeMailout(ctx, id, func(_ *gorm.DB, cur domain.Mailout) (domain.Mailout, error) {
-		if err := domain.CheckFilterEditable(cur); err != nil {
+func (s *Mailouts) AddTag(ctx context.Context, id int64, tag string) (domain.Mailout, error) {
+	return s.changeMailout(ctx, id, func(_ *gorm.DB, cur domain.Mailout) (domain.Mailout, error) {
+		if _, err := cur.Status.Next(cur.ID, domain.ActionEdit); err != nil {
 			return cur, err
 		}
 		next := cur
@@ -151,9 +158,9 @@ func (db *DB) AddMailoutTag(ctx context.Context, id int64, tag string) (domain.M
 
 // RemoveMailoutTag unlinks a tag from a scheduled mailout's filter; not
 // found when the tag is not linked.
-func (db *DB) RemoveMailoutTag(ctx context.Context, id, tagID int64) (domain.Mailout, error) {
-	return db.changeMailout(ctx, id, func(tx *gorm.DB, cur domain.Mailout) (domain.Mailout, error) {
-		if err := domain.CheckFilterEditable(cur); err != nil {
+func (s *Mailouts) RemoveTag(ctx context.Context, id, tagID int64) (domain.Mailout, error) {
+	return s.changeMailout(ctx, id, func(tx *gorm.DB, cur domain.Mailout) (domain.Mailout, error) {
+		if _, err := cur.Status.Next(cur.ID, domain.ActionEdit); err != nil {
 			return cur, err
 		}
 		name, err := valueByID(tx, `SELECT name FROM tags WHERE id = ?`, tagID)
@@ -171,9 +178,9 @@ func (db *DB) RemoveMailoutTag(ctx context.Context, id, tagID int64) (domain.Mai
 
 // AddMailoutPhoneCode links a phone code (registered if new) to a scheduled
 // mailout's filter.
-func (db *DB) AddMailoutPhoneCode(ctx context.Context, id int64, code string) (domain.Mailout, error) {
-	return db.changeMailout(ctx, id, func(_ *gorm.DB, cur domain.Mailout) (domain.Mailout, error) {
-		if err := domain.CheckFilterEditable(cur); err != nil {
+func (s *Mailouts) AddPhoneCode(ctx context.Context, id int64, code string) (domain.Mailout, error) {
+	return s.changeMailout(ctx, id, func(_ *gorm.DB, cur domain.Mailout) (domain.Mailout, error) {
+		if _, err := cur.Status.Next(cur.ID, domain.ActionEdit); err != nil {
 			return cur, err
 		}
 		next := cur
@@ -184,9 +191,9 @@ func (db *DB) AddMailoutPhoneCode(ctx context.Context, id int64, code string) (d
 
 // RemoveMailoutPhoneCode unlinks a phone code from a scheduled mailout's
 // filter; not found when the code is not linked.
-func (db *DB) RemoveMailoutPhoneCode(ctx context.Context, id, codeID int64) (domain.Mailout, error) {
-	return db.changeMailout(ctx, id, func(tx *gorm.DB, cur domain.Mailout) (domain.Mailout, error) {
-		if err := domain.CheckFilterEditable(cur); err != nil {
+func (s *Mailouts) RemovePhoneCode(ctx context.Context, id, codeID int64) (domain.Mailout, error) {
+	return s.changeMailout(ctx, id, func(tx *gorm.DB, cur domain.Mailout) (domain.Mailout, error) {
+		if _, err := cur.Status.Next(cur.ID, domain.ActionEdit); err != nil {
 			return cur, err
 		}
 		code, err := valueByID(tx, `SELECT code FROM phone_codes WHERE id = ?`, codeID)
@@ -202,40 +209,43 @@ func (db *DB) RemoveMailoutPhoneCode(ctx context.Context, id, codeID int64) (dom
 	})
 }
 
-// CancelMailout stops a scheduled or running mailout. Its messages not yet
+// Cancel stops a mailout whose status allows it. Its messages not yet
 // sent are cancelled in the same transaction; sent ones stay as history.
-func (db *DB) CancelMailout(ctx context.Context, id int64) (domain.Mailout, error) {
-	err := db.tx(ctx, func(tx *gorm.DB) error {
+func (s *Mailouts) Cancel(ctx context.Context, id int64) (domain.Mailout, error) {
+	err := s.db.tx(ctx, nil, func(tx *gorm.DB) error {
 		cur, err := lockMailout(tx, id)
 		if err != nil {
 			return err
 		}
-		if err := domain.CheckCancellable(cur); err != nil {
+		to, err := cur.Status.Next(id, domain.ActionCancel)
+		if err != nil {
 			return err
 		}
-		var version int64
-		err = tx.Raw(`UPDATE mailouts SET status = 'cancelled', version = version + 1, updated_at = now()
-			WHERE id = ? RETURNING version`, id).Scan(&version).Error
+		err = tx.Exec(`UPDATE mailouts SET status = ?, version = version + 1, updated_at = now() WHERE id = ?`, to, id).Error
 		if err != nil {
 			return translate(err, "mailout")
 		}
-		err = tx.Exec(`UPDATE messages SET status = 'cancelled', last_error = 'mailout cancelled', reason = 'cancelled', updated_at = now()
-			WHERE mailout_id = ? AND status = 'pending'`, id).Error
-		if err != nil {
-			return translate(err, "mailout messages")
-		}
-		return enqueue(tx, domain.TopicMailoutCancelled, domain.MailoutCancelledEvent{MailoutID: id, Version: version})
+		return cancelMessages(tx, "mailout_id", id, "mailout cancelled")
 	})
 	if err != nil {
 		return domain.Mailout{}, err
 	}
-	return db.Mailout(ctx, id)
+	return s.Get(ctx, id)
+}
+
+// cancelMessages cancels the pending messages whose column (mailout_id or
+// customer_id) is id, recording why.
+func cancelMessages(tx *gorm.DB, column string, id int64, why string) error {
+	err := tx.Exec(`UPDATE messages SET status = ?, last_error = ?, reason = ?, updated_at = now()
+		WHERE `+column+` = ? AND status = ?`,
+		domain.MessageCancelled, why, domain.ReasonCancelled, id, domain.MessagePending).Error
+	return translate(err, "messages")
 }
 
 // DeleteMailout removes a mailout that has no messages. Messages are
 // delivery history, so a mailout that has any must be cancelled instead.
-func (db *DB) DeleteMailout(ctx context.Context, id int64) error {
-	return db.tx(ctx, func(tx *gorm.DB) error {
+func (s *Mailouts) Delete(ctx context.Context, id int64) error {
+	return s.db.tx(ctx, nil, func(tx *gorm.DB) error {
 		// The row lock also holds off a concurrent fan-out: its message
 		// inserts need a key-share lock on this row.
 		if _, err := lockMailout(tx, id); err != nil {
@@ -254,8 +264,8 @@ func (db *DB) DeleteMailout(ctx context.Context, id int64) error {
 }
 
 // changeMailout is UpdateMailout with the transaction available to change.
-func (db *DB) changeMailout(ctx context.Context, id int64, change func(tx *gorm.DB, cur domain.Mailout) (domain.Mailout, error)) (domain.Mailout, error) {
-	err := db.tx(ctx, func(tx *gorm.DB) error {
+func (s *Mailouts) changeMailout(ctx context.Context, id int64, change func(tx *gorm.DB, cur domain.Mailout) (domain.Mailout, error)) (domain.Mailout, error) {
+	err := s.db.tx(ctx, nil, func(tx *gorm.DB) error {
 		cur, err := lockMailout(tx, id)
 		if err != nil {
 			return err
@@ -272,12 +282,12 @@ func (db *DB) changeMailout(ctx context.Context, id int64, change func(tx *gorm.
 	if err != nil {
 		return domain.Mailout{}, err
 	}
-	return db.Mailout(ctx, id)
+	return s.Get(ctx, id)
 }
 
-// writeMailout stores next over cur, bumps the version and queues the
-// event that tells consumers: a scheduled mailout is (re)planned from
-// scratch, a running one only learns its new end.
+// writeMailout stores next over cur and bumps the version; a mailout that
+// has yet to start is (re)planned by a new start event, which makes the
+// one queued before it stale.
 func writeMailout(tx *gorm.DB, cur, next domain.Mailout) error {
 	ws, we := windowColumns(next.SendWindow)
 	var version int64
@@ -287,7 +297,7 @@ func writeMailout(tx *gorm.DB, cur, next domain.Mailout) error {
 	if err != nil {
 		return translate(err, "mailout")
 	}
-	if !sameValues(cur.Filter.Tags, next.Filter.Tags) || !sameValues(cur.Filter.PhoneCodes, next.Filter.PhoneCodes) {
+	if !domain.SameSet(cur.Filter.Tags, next.Filter.Tags) || !domain.SameSet(cur.Filter.PhoneCodes, next.Filter.PhoneCodes) {
 		if err := unlinkFilter(tx, cur.ID); err != nil {
 			return err
 		}
@@ -295,13 +305,10 @@ func writeMailout(tx *gorm.DB, cur, next domain.Mailout) error {
 			return err
 		}
 	}
-	switch {
-	case cur.Status == domain.MailoutScheduled:
-		return enqueue(tx, domain.TopicMailoutStart, domain.MailoutStartEvent{MailoutID: cur.ID, Version: version, StartAt: next.StartAt})
-	case cur.Status == domain.MailoutRunning && !cur.EndAt.Equal(next.EndAt):
-		return enqueue(tx, domain.TopicMailoutUpdated, domain.MailoutUpdatedEvent{MailoutID: cur.ID, Version: version, EndAt: next.EndAt})
+	if !cur.Status.Allows(domain.ActionStart) {
+		return nil // consumers re-read the rest when they claim
 	}
-	return nil
+	return enqueue(tx, domain.TopicMailoutStart, domain.MailoutStartEvent{MailoutID: cur.ID, Version: version, StartAt: next.StartAt})
 }
 
 // lockMailout reads a mailout and its filter, locking its row until the
@@ -543,11 +550,4 @@ func withValue(list []string, v string) []string {
 
 func withoutValue(list []string, v string) []string {
 	return slices.DeleteFunc(slices.Clone(list), func(s string) bool { return s == v })
-}
-
-func sameValues(a, b []string) bool {
-	x, y := slices.Clone(a), slices.Clone(b)
-	slices.Sort(x)
-	slices.Sort(y)
-	return slices.Equal(slices.Compact(x), slices.Compact(y))
 }

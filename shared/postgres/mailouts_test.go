@@ -16,7 +16,7 @@ import (
 func newMailout(t *testing.T, db *postgres.DB, f domain.Filter) domain.Mailout {
 	t.Helper()
 	now := time.Now().UTC().Truncate(time.Microsecond)
-	m, err := db.CreateMailout(context.Background(), domain.Mailout{
+	m, err := postgres.NewMailouts(db).Create(context.Background(), domain.Mailout{
 		Text: "hello", StartAt: now.Add(time.Hour), EndAt: now.Add(24 * time.Hour), Filter: f,
 	})
 	if err != nil {
@@ -41,7 +41,7 @@ func TestAudienceIsWhatFanOutInserts(t *testing.T) {
 		{"79030000004", nil},
 		{"79250000005", []string{"vip"}},
 	} {
-		c, err := db.CreateCustomer(ctx, domain.Customer{Phone: s.phone, PhoneCode: domain.PhoneCodeOf(s.phone), Timezone: "UTC", Tags: s.tags})
+		c, err := postgres.NewCustomers(db).Create(ctx, domain.Customer{Phone: s.phone, PhoneCode: domain.PhoneCodeOf(s.phone), Timezone: "UTC", Tags: s.tags})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -63,14 +63,14 @@ func TestAudienceIsWhatFanOutInserts(t *testing.T) {
 			if m.Audience != int64(len(tc.want)) {
 				t.Fatalf("audience %d, want %d", m.Audience, len(tc.want))
 			}
-			n, err := db.FanOutForTest(ctx, m.ID)
+			n, err := postgres.NewSending(db).FanOutForTest(ctx, m.ID)
 			if err != nil || n != m.Audience {
 				t.Fatalf("fan-out inserted %d (%v), audience %d", n, err, m.Audience)
 			}
-			if again, err := db.FanOutForTest(ctx, m.ID); err != nil || again != 0 {
+			if again, err := postgres.NewSending(db).FanOutForTest(ctx, m.ID); err != nil || again != 0 {
 				t.Fatalf("second fan-out inserted %d (%v): it must be idempotent", again, err)
 			}
-			msgs, err := db.Messages(ctx, domain.MessageFilter{MailoutID: m.ID}, domain.Page{Limit: 100})
+			msgs, err := postgres.NewStats(db).Messages(ctx, domain.MessageFilter{MailoutID: m.ID}, domain.Page{Limit: 100})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -105,7 +105,7 @@ func TestConcurrentMailoutEdits(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, err := db.UpdateMailout(ctx, m.ID, func(cur domain.Mailout) (domain.Mailout, error) {
+			_, err := postgres.NewMailouts(db).Update(ctx, m.ID, func(cur domain.Mailout) (domain.Mailout, error) {
 				cur.Text = fmt.Sprintf("edit %d", i)
 				cur.Filter.Tags = append(slices.Clone(cur.Filter.Tags), fmt.Sprintf("t%d", i))
 				return cur, nil
@@ -120,7 +120,7 @@ func TestConcurrentMailoutEdits(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	got, err := db.Mailout(ctx, m.ID)
+	got, err := postgres.NewMailouts(db).Get(ctx, m.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,28 +154,28 @@ func TestMailoutStoreErrors(t *testing.T) {
 	db := pgtest.Open(t)
 	ctx := context.Background()
 	for name, err := range map[string]error{
-		"get":    func() error { _, err := db.Mailout(ctx, 404); return err }(),
-		"cancel": func() error { _, err := db.CancelMailout(ctx, 404); return err }(),
-		"delete": db.DeleteMailout(ctx, 404),
+		"get":    func() error { _, err := postgres.NewMailouts(db).Get(ctx, 404); return err }(),
+		"cancel": func() error { _, err := postgres.NewMailouts(db).Cancel(ctx, 404); return err }(),
+		"delete": postgres.NewMailouts(db).Delete(ctx, 404),
 		"update": func() error {
-			_, err := db.UpdateMailout(ctx, 404, func(m domain.Mailout) (domain.Mailout, error) { return m, nil })
+			_, err := postgres.NewMailouts(db).Update(ctx, 404, func(m domain.Mailout) (domain.Mailout, error) { return m, nil })
 			return err
 		}(),
-		"message": func() error { _, err := db.Message(ctx, 404); return err }(),
+		"message": func() error { _, err := postgres.NewStats(db).Message(ctx, 404); return err }(),
 	} {
 		if domain.ErrorCode(err) != domain.CodeNotFound {
 			t.Errorf("%s of a missing row: %v, want not found", name, err)
 		}
 	}
 	m := newMailout(t, db, domain.Filter{})
-	_, err := db.UpdateMailout(ctx, m.ID, func(cur domain.Mailout) (domain.Mailout, error) {
+	_, err := postgres.NewMailouts(db).Update(ctx, m.ID, func(cur domain.Mailout) (domain.Mailout, error) {
 		cur.Text = "changed"
 		return cur, domain.Errorf(domain.CodeConflict, "no")
 	})
 	if domain.ErrorCode(err) != domain.CodeConflict {
 		t.Fatalf("change error not passed through: %v", err)
 	}
-	if got, _ := db.Mailout(ctx, m.ID); got.Text != "hello" || got.Version != 1 {
+	if got, _ := postgres.NewMailouts(db).Get(ctx, m.ID); got.Text != "hello" || got.Version != 1 {
 		t.Fatalf("a failed change was written: %+v", got)
 	}
 }

@@ -13,10 +13,10 @@ type messageRow struct {
 	ID            int64
 	MailoutID     int64
 	CustomerID    int64
-	Status        string
+	Status        domain.MessageStatus
 	Attempts      int
 	LastError     string
-	Reason        string
+	Reason        domain.Reason
 	NextAttemptAt *time.Time
 	SentAt        *time.Time
 	CreatedAt     time.Time
@@ -26,7 +26,7 @@ type messageRow struct {
 func (r messageRow) domain() domain.Message {
 	return domain.Message{
 		ID: r.ID, MailoutID: r.MailoutID, CustomerID: r.CustomerID,
-		Status: domain.MessageStatus(r.Status), Attempts: r.Attempts, LastError: r.LastError, Reason: r.Reason,
+		Status: r.Status, Attempts: r.Attempts, LastError: r.LastError, Reason: r.Reason,
 		NextAttemptAt: utcOrNil(r.NextAttemptAt), SentAt: utcOrNil(r.SentAt),
 		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
 	}
@@ -36,9 +36,9 @@ const messageSelect = `SELECT m.id, m.mailout_id, m.customer_id, m.status, m.att
 	m.next_attempt_at, m.sent_at, m.created_at, m.updated_at FROM messages m`
 
 // Message returns one message.
-func (db *DB) Message(ctx context.Context, id int64) (domain.Message, error) {
+func (s *Stats) Message(ctx context.Context, id int64) (domain.Message, error) {
 	var rows []messageRow
-	if err := db.q(ctx).Raw(messageSelect+` WHERE m.id = ?`, id).Scan(&rows).Error; err != nil {
+	if err := s.db.q(ctx).Raw(messageSelect+` WHERE m.id = ?`, id).Scan(&rows).Error; err != nil {
 		return domain.Message{}, translate(err, "message")
 	}
 	if len(rows) == 0 {
@@ -50,7 +50,7 @@ func (db *DB) Message(ctx context.Context, id int64) (domain.Message, error) {
 // Messages lists messages matching f in id order, one keyset page. The
 // indexes messages(mailout_id, status, id) and messages(customer_id, id)
 // serve the filtered lists.
-func (db *DB) Messages(ctx context.Context, f domain.MessageFilter, p domain.Page) ([]domain.Message, error) {
+func (s *Stats) Messages(ctx context.Context, f domain.MessageFilter, p domain.Page) ([]domain.Message, error) {
 	where := []string{"m.id > ?"}
 	args := []any{p.After}
 	if f.MailoutID != 0 {
@@ -65,14 +65,14 @@ func (db *DB) Messages(ctx context.Context, f domain.MessageFilter, p domain.Pag
 		where = append(where, "m.status = ?")
 		args = append(args, string(f.Status))
 	}
-	q := messageSelect + " WHERE " + strings.Join(where, " AND ") + fmt.Sprintf(" ORDER BY m.id LIMIT %d", pageLimit(p.Limit))
-	return db.scanMessages(ctx, q, args...)
+	q := messageSelect + " WHERE " + strings.Join(where, " AND ") + fmt.Sprintf(" ORDER BY m.id LIMIT %d", p.Rows())
+	return s.scanMessages(ctx, q, args...)
 }
 
 // scanMessages runs a query selecting messageSelect's columns.
-func (db *DB) scanMessages(ctx context.Context, q string, args ...any) ([]domain.Message, error) {
+func (s *Stats) scanMessages(ctx context.Context, q string, args ...any) ([]domain.Message, error) {
 	var rows []messageRow
-	if err := db.q(ctx).Raw(q, args...).Scan(&rows).Error; err != nil {
+	if err := s.db.q(ctx).Raw(q, args...).Scan(&rows).Error; err != nil {
 		return nil, translate(err, "messages")
 	}
 	out := make([]domain.Message, len(rows))

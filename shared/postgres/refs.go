@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -9,6 +10,12 @@ import (
 
 	"mailing/shared/domain"
 )
+
+// Refs holds the reference data: phone codes, time zones and tags.
+type Refs struct{ db *DB }
+
+// NewRefs returns the store on db.
+func NewRefs(db *DB) *Refs { return &Refs{db: db} }
 
 // refTable describes one reference table: an id and one unique text value
 // that customers and mailouts point at.
@@ -56,8 +63,8 @@ type refRow struct {
 
 // PhoneCodes lists operator codes starting with prefix ("" for all) in id
 // order, one keyset page.
-func (db *DB) PhoneCodes(ctx context.Context, prefix string, p domain.Page) ([]domain.PhoneCode, error) {
-	rows, err := db.listRefs(ctx, phoneCodeTable(), prefix, p)
+func (s *Refs) PhoneCodes(ctx context.Context, prefix string, p domain.Page) ([]domain.PhoneCode, error) {
+	rows, err := s.listRefs(ctx, phoneCodeTable(), prefix, p)
 	if err != nil {
 		return nil, err
 	}
@@ -69,32 +76,32 @@ func (db *DB) PhoneCodes(ctx context.Context, prefix string, p domain.Page) ([]d
 }
 
 // PhoneCode returns one operator code.
-func (db *DB) PhoneCode(ctx context.Context, id int64) (domain.PhoneCode, error) {
-	r, err := db.getRef(ctx, phoneCodeTable(), id)
+func (s *Refs) PhoneCode(ctx context.Context, id int64) (domain.PhoneCode, error) {
+	r, err := s.getRef(ctx, phoneCodeTable(), id)
 	return domain.PhoneCode{ID: r.ID, Code: r.Value}, err
 }
 
 // CreatePhoneCode stores a new (validated) operator code.
-func (db *DB) CreatePhoneCode(ctx context.Context, code string) (domain.PhoneCode, error) {
-	r, err := db.createRef(ctx, phoneCodeTable(), code)
+func (s *Refs) CreatePhoneCode(ctx context.Context, code string) (domain.PhoneCode, error) {
+	r, err := s.createRef(ctx, phoneCodeTable(), code)
 	return domain.PhoneCode{ID: r.ID, Code: r.Value}, err
 }
 
 // UpdatePhoneCode renames an operator code; a code customers still carry
 // cannot change.
-func (db *DB) UpdatePhoneCode(ctx context.Context, id int64, code string) (domain.PhoneCode, error) {
-	r, err := db.renameRef(ctx, phoneCodeTable(), id, code)
+func (s *Refs) UpdatePhoneCode(ctx context.Context, id int64, code string) (domain.PhoneCode, error) {
+	r, err := s.renameRef(ctx, phoneCodeTable(), id, code)
 	return domain.PhoneCode{ID: r.ID, Code: r.Value}, err
 }
 
 // DeletePhoneCode removes an operator code no customer or mailout uses.
-func (db *DB) DeletePhoneCode(ctx context.Context, id int64) error {
-	return db.deleteRef(ctx, phoneCodeTable(), id)
+func (s *Refs) DeletePhoneCode(ctx context.Context, id int64) error {
+	return s.deleteRef(ctx, phoneCodeTable(), id)
 }
 
 // Timezones lists time zones whose name starts with prefix in id order.
-func (db *DB) Timezones(ctx context.Context, prefix string, p domain.Page) ([]domain.Timezone, error) {
-	rows, err := db.listRefs(ctx, timezoneTable(), prefix, p)
+func (s *Refs) Timezones(ctx context.Context, prefix string, p domain.Page) ([]domain.Timezone, error) {
+	rows, err := s.listRefs(ctx, timezoneTable(), prefix, p)
 	if err != nil {
 		return nil, err
 	}
@@ -106,32 +113,32 @@ func (db *DB) Timezones(ctx context.Context, prefix string, p domain.Page) ([]do
 }
 
 // Timezone returns one time zone.
-func (db *DB) Timezone(ctx context.Context, id int64) (domain.Timezone, error) {
-	r, err := db.getRef(ctx, timezoneTable(), id)
+func (s *Refs) Timezone(ctx context.Context, id int64) (domain.Timezone, error) {
+	r, err := s.getRef(ctx, timezoneTable(), id)
 	return domain.Timezone{ID: r.ID, Name: r.Value}, err
 }
 
 // CreateTimezone stores a new (validated) time zone.
-func (db *DB) CreateTimezone(ctx context.Context, name string) (domain.Timezone, error) {
-	r, err := db.createRef(ctx, timezoneTable(), name)
+func (s *Refs) CreateTimezone(ctx context.Context, name string) (domain.Timezone, error) {
+	r, err := s.createRef(ctx, timezoneTable(), name)
 	return domain.Timezone{ID: r.ID, Name: r.Value}, err
 }
 
 // UpdateTimezone renames a time zone; a zone customers live in cannot
 // change.
-func (db *DB) UpdateTimezone(ctx context.Context, id int64, name string) (domain.Timezone, error) {
-	r, err := db.renameRef(ctx, timezoneTable(), id, name)
+func (s *Refs) UpdateTimezone(ctx context.Context, id int64, name string) (domain.Timezone, error) {
+	r, err := s.renameRef(ctx, timezoneTable(), id, name)
 	return domain.Timezone{ID: r.ID, Name: r.Value}, err
 }
 
 // DeleteTimezone removes a time zone no customer lives in.
-func (db *DB) DeleteTimezone(ctx context.Context, id int64) error {
-	return db.deleteRef(ctx, timezoneTable(), id)
+func (s *Refs) DeleteTimezone(ctx context.Context, id int64) error {
+	return s.deleteRef(ctx, timezoneTable(), id)
 }
 
 // Tags lists tags whose name starts with prefix in id order.
-func (db *DB) Tags(ctx context.Context, prefix string, p domain.Page) ([]domain.Tag, error) {
-	rows, err := db.listRefs(ctx, tagTable(), prefix, p)
+func (s *Refs) Tags(ctx context.Context, prefix string, p domain.Page) ([]domain.Tag, error) {
+	rows, err := s.listRefs(ctx, tagTable(), prefix, p)
 	if err != nil {
 		return nil, err
 	}
@@ -143,38 +150,38 @@ func (db *DB) Tags(ctx context.Context, prefix string, p domain.Page) ([]domain.
 }
 
 // Tag returns one tag.
-func (db *DB) Tag(ctx context.Context, id int64) (domain.Tag, error) {
-	r, err := db.getRef(ctx, tagTable(), id)
+func (s *Refs) Tag(ctx context.Context, id int64) (domain.Tag, error) {
+	r, err := s.getRef(ctx, tagTable(), id)
 	return domain.Tag{ID: r.ID, Name: r.Value}, err
 }
 
 // UpdateTag renames a tag. Links are by id, so customers and mailouts
 // follow the new name.
-func (db *DB) UpdateTag(ctx context.Context, id int64, name string) (domain.Tag, error) {
-	r, err := db.renameRef(ctx, tagTable(), id, name)
+func (s *Refs) UpdateTag(ctx context.Context, id int64, name string) (domain.Tag, error) {
+	r, err := s.renameRef(ctx, tagTable(), id, name)
 	return domain.Tag{ID: r.ID, Name: r.Value}, err
 }
 
 // DeleteTag removes a tag no customer or mailout carries.
-func (db *DB) DeleteTag(ctx context.Context, id int64) error {
-	return db.deleteRef(ctx, tagTable(), id)
+func (s *Refs) DeleteTag(ctx context.Context, id int64) error {
+	return s.deleteRef(ctx, tagTable(), id)
 }
 
-func (db *DB) listRefs(ctx context.Context, t refTable, prefix string, p domain.Page) ([]refRow, error) {
+func (s *Refs) listRefs(ctx context.Context, t refTable, prefix string, p domain.Page) ([]refRow, error) {
 	// starts_with needs no LIKE escaping, so any prefix is safe.
 	q := fmt.Sprintf(`SELECT id, %[2]s AS value FROM %[1]s WHERE id > ? AND starts_with(%[2]s, ?) ORDER BY id LIMIT %[3]d`,
-		t.table, t.column, pageLimit(p.Limit))
+		t.table, t.column, p.Rows())
 	var rows []refRow
-	if err := db.q(ctx).Raw(q, p.After, prefix).Scan(&rows).Error; err != nil {
+	if err := s.db.q(ctx).Raw(q, p.After, prefix).Scan(&rows).Error; err != nil {
 		return nil, translate(err, t.noun+"s")
 	}
 	return rows, nil
 }
 
-func (db *DB) getRef(ctx context.Context, t refTable, id int64) (refRow, error) {
+func (s *Refs) getRef(ctx context.Context, t refTable, id int64) (refRow, error) {
 	var rows []refRow
 	q := fmt.Sprintf(`SELECT id, %s AS value FROM %s WHERE id = ?`, t.column, t.table)
-	if err := db.q(ctx).Raw(q, id).Scan(&rows).Error; err != nil {
+	if err := s.db.q(ctx).Raw(q, id).Scan(&rows).Error; err != nil {
 		return refRow{}, translate(err, t.noun)
 	}
 	if len(rows) == 0 {
@@ -183,10 +190,10 @@ func (db *DB) getRef(ctx context.Context, t refTable, id int64) (refRow, error) 
 	return rows[0], nil
 }
 
-func (db *DB) createRef(ctx context.Context, t refTable, value string) (refRow, error) {
+func (s *Refs) createRef(ctx context.Context, t refTable, value string) (refRow, error) {
 	row := refRow{Value: value}
 	q := fmt.Sprintf(`INSERT INTO %s (%s) VALUES (?) RETURNING id`, t.table, t.column)
-	if err := db.q(ctx).Raw(q, value).Scan(&row.ID).Error; err != nil {
+	if err := s.db.q(ctx).Raw(q, value).Scan(&row.ID).Error; err != nil {
 		return refRow{}, translate(err, t.noun+" "+value)
 	}
 	return row, nil
@@ -194,9 +201,9 @@ func (db *DB) createRef(ctx context.Context, t refTable, value string) (refRow, 
 
 // renameRef changes the value of row id. The row is locked first, so the
 // usage check and the update see the same state.
-func (db *DB) renameRef(ctx context.Context, t refTable, id int64, value string) (refRow, error) {
+func (s *Refs) renameRef(ctx context.Context, t refTable, id int64, value string) (refRow, error) {
 	row := refRow{ID: id, Value: value}
-	err := db.tx(ctx, func(tx *gorm.DB) error {
+	err := s.db.tx(ctx, nil, func(tx *gorm.DB) error {
 		cur, err := lockRef(tx, t, id)
 		if err != nil || cur == value {
 			return err
@@ -219,8 +226,8 @@ func (db *DB) renameRef(ctx context.Context, t refTable, id int64, value string)
 }
 
 // deleteRef removes row id unless something still points at it.
-func (db *DB) deleteRef(ctx context.Context, t refTable, id int64) error {
-	return db.tx(ctx, func(tx *gorm.DB) error {
+func (s *Refs) deleteRef(ctx context.Context, t refTable, id int64) error {
+	return s.db.tx(ctx, nil, func(tx *gorm.DB) error {
 		cur, err := lockRef(tx, t, id)
 		if err != nil {
 			return err
@@ -280,4 +287,38 @@ func refUsers(tx *gorm.DB, t refTable, id int64, value string, onlyByValue bool)
 		}
 	}
 	return users, nil
+}
+
+// registerTags adds tags to their reference table.
+func registerTags(tx *gorm.DB, tags []string) error {
+	if len(tags) == 0 {
+		return nil
+	}
+	err := tx.Exec(`INSERT INTO tags (name) SELECT v FROM jsonb_array_elements_text(?::jsonb) AS v ORDER BY 1 ON CONFLICT (name) DO NOTHING`, jsonText(tags)).Error
+	return translate(err, "tags")
+}
+
+// registerRefs adds phone codes and time zones to their reference tables.
+func registerRefs(tx *gorm.DB, codes, zones []string) error {
+	if len(codes) > 0 {
+		err := tx.Exec(`INSERT INTO phone_codes (code) SELECT v FROM jsonb_array_elements_text(?::jsonb) AS v ORDER BY 1 ON CONFLICT (code) DO NOTHING`, jsonText(codes)).Error
+		if err != nil {
+			return translate(err, "phone codes")
+		}
+	}
+	if len(zones) > 0 {
+		err := tx.Exec(`INSERT INTO timezones (name) SELECT v FROM jsonb_array_elements_text(?::jsonb) AS v ORDER BY 1 ON CONFLICT (name) DO NOTHING`, jsonText(zones)).Error
+		if err != nil {
+			return translate(err, "time zones")
+		}
+	}
+	return nil
+}
+
+// jsonText encodes values as a JSON array, the form in which a GORM query
+// passes a list as one parameter (GORM expands a slice into a list of
+// parameters).
+func jsonText(vals []string) string {
+	b, _ := json.Marshal(vals) // strings always encode
+	return string(b)
 }

@@ -8,6 +8,13 @@ import (
 	"gorm.io/gorm"
 )
 
+// Outbox is the transactional outbox as the relay sees it: the events the
+// other stores write with their changes, published and purged here.
+type Outbox struct{ db *DB }
+
+// NewOutbox returns the store on db.
+func NewOutbox(db *DB) *Outbox { return &Outbox{db: db} }
+
 // OutboxEvent is one event waiting to be published.
 type OutboxEvent struct {
 	ID        int64
@@ -23,10 +30,10 @@ type OutboxEvent struct {
 // at once; a relay that dies mid-publish rolls back and the events are
 // published again later, which consumers tolerate (events are idempotent).
 // When publish fails the events are retried after retryIn.
-func (db *DB) RelayOutbox(ctx context.Context, limit int, retryIn time.Duration, publish func(context.Context, []OutboxEvent) error) (int, error) {
+func (s *Outbox) Relay(ctx context.Context, limit int, retryIn time.Duration, publish func(context.Context, []OutboxEvent) error) (int, error) {
 	var events []OutboxEvent
 	var pubErr error
-	err := db.tx(ctx, func(tx *gorm.DB) error {
+	err := s.db.tx(ctx, nil, func(tx *gorm.DB) error {
 		err := tx.Raw(`SELECT id, topic, payload, created_at FROM outbox
 			WHERE published_at IS NULL AND available_at <= now()
 			ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED`, limit).Scan(&events).Error
@@ -59,12 +66,12 @@ func (db *DB) RelayOutbox(ctx context.Context, limit int, retryIn time.Duration,
 
 // OutboxBacklog returns the number of unpublished events and the age of
 // the oldest one.
-func (db *DB) OutboxBacklog(ctx context.Context) (int64, time.Duration, error) {
+func (s *Outbox) Backlog(ctx context.Context) (int64, time.Duration, error) {
 	var row struct {
 		N      int64
 		Oldest *time.Time
 	}
-	err := db.q(ctx).Raw(`SELECT count(*) AS n, min(created_at) AS oldest FROM outbox WHERE published_at IS NULL`).Scan(&row).Error
+	err := s.db.q(ctx).Raw(`SELECT count(*) AS n, min(created_at) AS oldest FROM outbox WHERE published_at IS NULL`).Scan(&row).Error
 	if err != nil {
 		return 0, 0, translate(err, "outbox")
 	}
@@ -75,7 +82,7 @@ func (db *DB) OutboxBacklog(ctx context.Context) (int64, time.Duration, error) {
 }
 
 // PurgeOutbox deletes events published more than olderThan ago.
-func (db *DB) PurgeOutbox(ctx context.Context, olderThan time.Duration) (int64, error) {
-	res := db.q(ctx).Exec(`DELETE FROM outbox WHERE published_at < now() - make_interval(secs => ?)`, olderThan.Seconds())
+func (s *Outbox) Purge(ctx context.Context, olderThan time.Duration) (int64, error) {
+	res := s.db.q(ctx).Exec(`DELETE FROM outbox WHERE published_at < now() - make_interval(secs => ?)`, olderThan.Seconds())
 	return res.RowsAffected, translate(res.Error, "outbox")
 }

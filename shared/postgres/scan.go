@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"database/sql"
 	"database/sql/driver"
 	"encoding/json"
 	"fmt"
@@ -36,14 +37,17 @@ func (l *jsonList) Scan(src any) error {
 
 func (l jsonList) Value() (driver.Value, error) { return json.Marshal([]string(l)) }
 
-// pageLimit clamps a requested limit; callers may ask for one row past
-// the largest page to learn whether another page follows.
-func pageLimit(n int) int {
-	switch {
-	case n <= 0:
-		return 50
-	case n > 1001:
-		return 1001
+// eachRow scans every row of rows into dest and calls fn after each, then
+// closes rows.
+func eachRow(rows *sql.Rows, dest []any, fn func() error) error {
+	defer rows.Close()
+	for rows.Next() {
+		if err := rows.Scan(dest...); err != nil {
+			return err
+		}
+		if err := fn(); err != nil {
+			return err
+		}
 	}
-	return n
+	return rows.Err()
 }

@@ -7,7 +7,9 @@ import (
 	"slices"
 	"time"
 
-	"github.com/jackc/pgx/v5"
+	"database/sql"
+
+	"gorm.io/gorm"
 
 	"mailing/shared/domain"
 )
@@ -18,19 +20,19 @@ const rateWindow = 60
 // MailoutStats returns the detailed statistics of mailout id at time now
 // (the current rate counts the deliveries of the 60 whole seconds up to
 // and including now's).
-func (db *DB) MailoutStats(ctx context.Context, id int64, now time.Time) (domain.MailoutStats, error) {
+func (s *Stats) MailoutStats(ctx context.Context, id int64, now time.Time) (domain.MailoutStats, error) {
 	st := domain.MailoutStats{MailoutID: id, At: now.UTC()}
-	err := db.snapshot(ctx, func(tx pgx.Tx) error {
-		if err := readMailoutTimes(ctx, tx, &st); err != nil {
+	err := s.db.tx(ctx, snapshot, func(tx *gorm.DB) error {
+		if err := readMailoutTimes(tx, &st); err != nil {
 			return err
 		}
-		if err := readCounts(ctx, tx, &st); err != nil {
+		if err := readCounts(tx, &st); err != nil {
 			return err
 		}
-		if err := readDeliveries(ctx, tx, &st); err != nil {
+		if err := readDeliveries(tx, &st); err != nil {
 			return err
 		}
-		return readCurrentRate(ctx, tx, &st)
+		return readCurrentRate(tx, &st)
 	})
 	if err != nil {
 		return domain.MailoutStats{}, translate(err, "mailout statistics")
@@ -43,17 +45,15 @@ func (db *DB) MailoutStats(ctx context.Context, id int64, now time.Time) (domain
 	return st, nil
 }
 
-func readMailoutTimes(ctx context.Context, tx pgx.Tx, st *domain.MailoutStats) error {
-	var status string
-	err := tx.QueryRow(ctx, `SELECT status, start_at, end_at, started_at, finished_at FROM mailouts WHERE id = $1`,
-		st.MailoutID).Scan(&status, &st.StartAt, &st.EndAt, &st.StartedAt, &st.FinishedAt)
-	if errors.Is(err, pgx.ErrNoRows) {
+func readMailoutTimes(tx *gorm.DB, st *domain.MailoutStats) error {
+	err := tx.Raw(`SELECT status, start_at, end_at, started_at, finished_at FROM mailouts WHERE id = ?`,
+		st.MailoutID).Row().Scan(&st.Status, &st.StartAt, &st.EndAt, &st.StartedAt, &st.FinishedAt)
+	if errors.Is(err, sql.ErrNoRows) {
 		return domain.NotFound("mailout", st.MailoutID)
 	}
 	if err != nil {
 		return fmt.Errorf("read mailout: %w", err)
 	}
-	st.Status = domain.MailoutStatus(status)
 	st.StartAt, st.EndAt = st.StartAt.UTC(), st.EndAt.UTC()
 	st.StartedAt, st.FinishedAt = utcOrNil(st.StartedAt), utcOrNil(st.FinishedAt)
 	return nil
@@ -62,18 +62,18 @@ func readMailoutTimes(ctx context.Context, tx pgx.Tx, st *domain.MailoutStats) e
 // readCounts sums the counter rows of the mailout by (status, reason,
 // attempts): counts by status, failures and retries by reason group, and
 // the attempts of final messages.
-func readCounts(ctx context.Context, tx pgx.Tx, st *domain.MailoutStats) error {
-	rows, err := tx.Query(ctx, `SELECT status, reason, attempts, sum(n)::bigint FROM mailout_message_counts
-		WHERE mailout_id = $1 GROUP BY status, reason, attempts HAVING sum(n) <> 0`, st.MailoutID)
+func readCounts(tx *gorm.DB, st *domain.MailoutStats) error {
+	rows, err := tx.Raw(`SELECT status, reason, attempts, sum(n)::bigint FROM mailout_message_counts
+		WHERE mailout_id = ? GROUP BY status, reason, attempts HAVING sum(n) <> 0`, st.MailoutID).Rows()
 	if err != nil {
 		return fmt.Errorf("read message counts: %w", err)
 	}
-	var status, reason string
+	var s domain.MessageStatus
+	var reason domain.Reason
 	var attempts int
 	var n int64
 	byAttempts := map[int]int64{}
-	_, err = pgx.ForEachRow(rows, []any{&status, &reason, &attempts, &n}, func() error {
-		s := domain.MessageStatus(status)
+	err = eachRow(rows, []any{&s, &reason, &attempts, &n}, func() error {
 		st.Messages.Add(s, n)
 		switch s {
 		case domain.MessageFailed, domain.MessageExpired:
@@ -83,7 +83,7 @@ func readCounts(ctx context.Context, tx pgx.Tx, st *domain.MailoutStats) error {
 				st.Retrying.Add(s, reason, n)
 			}
 		}
-		if s != domain.MessagePending && s != domain.MessageSending {
+		if s.Final() {
 			byAttempts[attempts] += n
 		}
 		return nil
@@ -101,16 +101,16 @@ func readCounts(ctx context.Context, tx pgx.Tx, st *domain.MailoutStats) error {
 
 // retrying tells a pending message that failed and waits for another
 // attempt from one never tried or waiting for its send window.
-func retrying(reason string) bool {
-	return reason != "" && reason != "window_wait"
+func retrying(reason domain.Reason) bool {
+	return reason != "" && reason != domain.ReasonWindowWait
 }
 
 // readDeliveries reads the per-minute series and the first and last
 // delivery times.
-func readDeliveries(ctx context.Context, tx pgx.Tx, st *domain.MailoutStats) error {
-	rows, err := tx.Query(ctx, `SELECT minute, sum(n)::bigint, min(first_at) FILTER (WHERE n > 0), max(last_at) FILTER (WHERE n > 0)
-		FROM mailout_delivery_minutes WHERE mailout_id = $1
-		GROUP BY minute HAVING sum(n) > 0 ORDER BY minute`, st.MailoutID)
+func readDeliveries(tx *gorm.DB, st *domain.MailoutStats) error {
+	rows, err := tx.Raw(`SELECT minute, sum(n)::bigint, min(first_at) FILTER (WHERE n > 0), max(last_at) FILTER (WHERE n > 0)
+		FROM mailout_delivery_minutes WHERE mailout_id = ?
+		GROUP BY minute HAVING sum(n) > 0 ORDER BY minute`, st.MailoutID).Rows()
 	if err != nil {
 		return fmt.Errorf("read deliveries: %w", err)
 	}
@@ -118,7 +118,7 @@ func readDeliveries(ctx context.Context, tx pgx.Tx, st *domain.MailoutStats) err
 	var minute time.Time
 	var n int64
 	var first, last *time.Time
-	_, err = pgx.ForEachRow(rows, []any{&minute, &n, &first, &last}, func() error {
+	err = eachRow(rows, []any{&minute, &n, &first, &last}, func() error {
 		st.Deliveries = append(st.Deliveries, domain.MinuteCount{Minute: minute.UTC(), Delivered: n})
 		if st.FirstDeliveryAt == nil && first != nil {
 			st.FirstDeliveryAt = utcOrNil(first)
@@ -136,12 +136,12 @@ func readDeliveries(ctx context.Context, tx pgx.Tx, st *domain.MailoutStats) err
 
 // readCurrentRate sums the per-second ring over the last rateWindow
 // seconds.
-func readCurrentRate(ctx context.Context, tx pgx.Tx, st *domain.MailoutStats) error {
+func readCurrentRate(tx *gorm.DB, st *domain.MailoutStats) error {
 	nowSec := st.At.Unix()
 	var n int64
-	err := tx.QueryRow(ctx, `SELECT COALESCE(sum(n), 0)::bigint FROM mailout_delivery_seconds
-		WHERE mailout_id = $1 AND sec BETWEEN $2::bigint AND $3::bigint`,
-		st.MailoutID, nowSec-rateWindow+1, nowSec).Scan(&n)
+	err := tx.Raw(`SELECT COALESCE(sum(n), 0)::bigint FROM mailout_delivery_seconds
+		WHERE mailout_id = ? AND sec BETWEEN ? AND ?`,
+		st.MailoutID, nowSec-rateWindow+1, nowSec).Row().Scan(&n)
 	if err != nil {
 		return fmt.Errorf("read current rate: %w", err)
 	}

@@ -21,13 +21,13 @@ import (
 // Should a mailout's ids be spread thin (messages written one by one
 // among other mailouts'), the page is merged instead from one ordered
 // scan of messages(mailout_id, status, id) per status.
-func (db *DB) MailoutMessages(ctx context.Context, id int64, status domain.MessageStatus, p domain.Page) ([]domain.Message, error) {
+func (s *Stats) MailoutMessages(ctx context.Context, id int64, status domain.MessageStatus, p domain.Page) ([]domain.Message, error) {
 	var ranges []struct {
 		MinID *int64
 		MaxID *int64
 		Total int64
 	}
-	err := db.q(ctx).Raw(`SELECT i.min_id, i.max_id,
+	err := s.db.q(ctx).Raw(`SELECT i.min_id, i.max_id,
 			(SELECT COALESCE(sum(c.n), 0) FROM mailout_message_counts c WHERE c.mailout_id = mo.id)::bigint AS total
 		FROM mailouts mo LEFT JOIN mailout_message_ids i ON i.mailout_id = mo.id WHERE mo.id = ?`, id).Scan(&ranges).Error
 	if err != nil {
@@ -39,20 +39,20 @@ func (db *DB) MailoutMessages(ctx context.Context, id int64, status domain.Messa
 	r := ranges[0]
 	switch {
 	case status != "":
-		return db.Messages(ctx, domain.MessageFilter{MailoutID: id, Status: status}, p)
+		return s.Messages(ctx, domain.MessageFilter{MailoutID: id, Status: status}, p)
 	case r.MinID == nil || r.MaxID == nil:
 		return []domain.Message{}, nil
 	case *r.MaxID-*r.MinID < 4*max(r.Total, 1):
-		return db.scanMessages(ctx, messageSelect+fmt.Sprintf(` WHERE m.id > ? AND m.id <= ? AND m.mailout_id = ?
-			ORDER BY m.id LIMIT %d`, pageLimit(p.Limit)), max(p.After, *r.MinID-1), *r.MaxID, id)
+		return s.scanMessages(ctx, messageSelect+fmt.Sprintf(` WHERE m.id > ? AND m.id <= ? AND m.mailout_id = ?
+			ORDER BY m.id LIMIT %d`, p.Rows()), max(p.After, *r.MinID-1), *r.MaxID, id)
 	}
-	return db.mergedMessages(ctx, id, p)
+	return s.mergedMessages(ctx, id, p)
 }
 
 // mergedMessages merges one ordered, limited scan per status: at most six
 // pages read whatever the mailout's size.
-func (db *DB) mergedMessages(ctx context.Context, id int64, p domain.Page) ([]domain.Message, error) {
-	limit := pageLimit(p.Limit)
+func (s *Stats) mergedMessages(ctx context.Context, id int64, p domain.Page) ([]domain.Message, error) {
+	limit := p.Rows()
 	statuses := []domain.MessageStatus{domain.MessagePending, domain.MessageSending, domain.MessageSent,
 		domain.MessageFailed, domain.MessageExpired, domain.MessageCancelled}
 	parts := make([]string, len(statuses))
@@ -61,5 +61,5 @@ func (db *DB) mergedMessages(ctx context.Context, id int64, p domain.Page) ([]do
 		parts[i] = fmt.Sprintf(`(%s WHERE m.mailout_id = ? AND m.status = ? AND m.id > ? ORDER BY m.id LIMIT %d)`, messageSelect, limit)
 		args = append(args, id, string(s), p.After)
 	}
-	return db.scanMessages(ctx, `SELECT * FROM (`+strings.Join(parts, " UNION ALL ")+fmt.Sprintf(`) m ORDER BY m.id LIMIT %d`, limit), args...)
+	return s.scanMessages(ctx, `SELECT * FROM (`+strings.Join(parts, " UNION ALL ")+fmt.Sprintf(`) m ORDER BY m.id LIMIT %d`, limit), args...)
 }

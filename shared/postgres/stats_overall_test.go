@@ -23,7 +23,7 @@ func overallFixture(t *testing.T, db *postgres.DB) (map[domain.MailoutStatus][]i
 	statuses := []domain.MailoutStatus{domain.MailoutScheduled, domain.MailoutRunning, domain.MailoutFinished,
 		domain.MailoutCancelled, domain.MailoutRunning, domain.MailoutFinished}
 	for i, st := range statuses {
-		m, err := db.CreateMailout(ctx, domain.Mailout{Text: "m", StartAt: now.Add(time.Hour), EndAt: now.Add(2 * time.Hour)})
+		m, err := postgres.NewMailouts(db).Create(ctx, domain.Mailout{Text: "m", StartAt: now.Add(time.Hour), EndAt: now.Add(2 * time.Hour)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -111,7 +111,7 @@ func TestMessageStatsMatchTheTables(t *testing.T) {
 				if pages > 10 {
 					t.Fatal("pagination does not end")
 				}
-				total, page, err := db.MessageStats(ctx, c.f, domain.Page{Limit: 2, After: after})
+				total, page, err := postgres.NewStats(db).MessageStats(ctx, c.f, domain.Page{Limit: 2, After: after})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -143,7 +143,7 @@ func TestMessageStatsMatchTheTables(t *testing.T) {
 		})
 	}
 	// The summary carries the mailout's own fields.
-	_, page, err := db.MessageStats(ctx, domain.StatsFilter{Statuses: []domain.MailoutStatus{domain.MailoutScheduled}}, domain.Page{Limit: 10})
+	_, page, err := postgres.NewStats(db).MessageStats(ctx, domain.StatsFilter{Statuses: []domain.MailoutStatus{domain.MailoutScheduled}}, domain.Page{Limit: 10})
 	if err != nil || len(page) != 1 || page[0].ID != byStatus[domain.MailoutScheduled][0] || page[0].Status != domain.MailoutScheduled ||
 		page[0].Audience != 0 || !page[0].CreatedAt.Equal(day) || page[0].StartAt.IsZero() {
 		t.Fatalf("scheduled summary: %+v %v", page, err)
@@ -177,7 +177,7 @@ func TestMailoutMessagesPagesInIDOrder(t *testing.T) {
 		var got []int64
 		var after int64
 		for pages := 0; pages < 500; pages++ {
-			list, err := db.MailoutMessages(ctx, mid, status, domain.Page{Limit: 7, After: after})
+			list, err := postgres.NewStats(db).MailoutMessages(ctx, mid, status, domain.Page{Limit: 7, After: after})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -220,10 +220,10 @@ func TestMailoutMessagesPagesInIDOrder(t *testing.T) {
 	if got := walk(crowd, ""); !slices.Equal(got, want) {
 		t.Fatalf("crowded mailout: %v, want %v", got, want)
 	}
-	if _, err := db.MailoutMessages(ctx, mid+1000, "", domain.Page{Limit: 5}); domain.ErrorCode(err) != domain.CodeNotFound {
+	if _, err := postgres.NewStats(db).MailoutMessages(ctx, mid+1000, "", domain.Page{Limit: 5}); domain.ErrorCode(err) != domain.CodeNotFound {
 		t.Fatalf("missing mailout: %v", err)
 	}
-	if list, err := db.MailoutMessages(ctx, byStatus[domain.MailoutScheduled][0], "", domain.Page{Limit: 5}); err != nil || len(list) != 0 {
+	if list, err := postgres.NewStats(db).MailoutMessages(ctx, byStatus[domain.MailoutScheduled][0], "", domain.Page{Limit: 5}); err != nil || len(list) != 0 {
 		t.Fatalf("mailout without messages: %v %v", list, err)
 	}
 }

@@ -23,33 +23,33 @@ func sendStep(t *testing.T, db *postgres.DB, rnd *rand.Rand, ids []int64, batch 
 	for range batch {
 		pick = append(pick, ids[rnd.IntN(len(ids))])
 	}
-	jobs, err := db.ClaimMessages(ctx, pick, now)
+	jobs, err := postgres.NewSending(db).Claim(ctx, pick, now)
 	if err != nil {
 		t.Error(err)
 		return
 	}
-	outs := make([]postgres.Outcome, 0, len(jobs))
+	outs := make([]domain.Outcome, 0, len(jobs))
 	for _, j := range jobs {
 		if o, ok := randomOutcome(rnd, j.MessageID, now); ok {
 			outs = append(outs, o)
 		}
 	}
-	if _, err := db.RecordOutcomes(ctx, outs); err != nil {
+	if _, err := postgres.NewSending(db).Record(ctx, outs); err != nil {
 		t.Error(err)
 	}
 }
 
 var (
-	retryReasons  = []string{"timeout", "http_5xx", "http_503", "connection", "http_429", "window_wait", "breaker_open", "auth_paused"}
-	failReasons   = []string{"rejected_4xx", "invalid_message", "bad_response", "code_nonzero", "unexpected_status", "timeout", "http_5xx", "http_408"}
-	expireReasons = []string{"expired", "outside_window", "timeout", "http_5xx"}
+	retryReasons  = []domain.Reason{"timeout", "http_5xx", "http_503", "connection", "http_429", "window_wait", "breaker_open", "auth_paused"}
+	failReasons   = []domain.Reason{"rejected_4xx", "invalid_message", "bad_response", "code_nonzero", "unexpected_status", "timeout", "http_5xx", "http_408"}
+	expireReasons = []domain.Reason{"expired", "outside_window", "timeout", "http_5xx"}
 )
 
 // randomOutcome decides one claimed message; false leaves it claimed, as
 // a worker that died would.
-func randomOutcome(rnd *rand.Rand, id int64, now time.Time) (postgres.Outcome, bool) {
+func randomOutcome(rnd *rand.Rand, id int64, now time.Time) (domain.Outcome, bool) {
 	at := now.Add(-time.Duration(rnd.IntN(7000)) * time.Millisecond)
-	o := postgres.Outcome{MessageID: id, CountAttempt: true, At: at}
+	o := domain.Outcome{MessageID: id, CountAttempt: true, At: at}
 	switch r := rnd.Float64(); {
 	case r < 0.55:
 		o.Status = domain.MessageSent
@@ -68,7 +68,7 @@ func randomOutcome(rnd *rand.Rand, id int64, now time.Time) (postgres.Outcome, b
 	default:
 		return o, false
 	}
-	o.Error = o.Reason
+	o.Error = string(o.Reason)
 	return o, true
 }
 
@@ -83,7 +83,7 @@ func TestMailoutStatsFollowASendingRun(t *testing.T) {
 	for range 45 {
 		now = now.Add(7 * time.Second)
 		sendStep(t, db, rnd, ids, 40, now)
-		if _, err := db.ReleaseStaleClaims(ctx, now, 20*time.Second); err != nil {
+		if _, err := postgres.NewSending(db).ReleaseStaleClaims(ctx, now, 20*time.Second); err != nil {
 			t.Fatal(err)
 		}
 		checkAgainstTruth(t, db, m.ID, now)
@@ -91,10 +91,10 @@ func TestMailoutStatsFollowASendingRun(t *testing.T) {
 	// The end passes: what is still pending expires, those waiting for
 	// their window as outside_window.
 	end := m.EndAt.Add(time.Second)
-	if n, err := db.ExpireOverdue(ctx, end); err != nil || n == 0 {
+	if n, err := postgres.NewSending(db).ExpireOverdue(ctx, end); err != nil || n == 0 {
 		t.Fatalf("expire: %d %v", n, err)
 	}
-	if _, err := db.ReleaseStaleClaims(ctx, end, time.Second); err != nil {
+	if _, err := postgres.NewSending(db).ReleaseStaleClaims(ctx, end, time.Second); err != nil {
 		t.Fatal(err)
 	}
 	got := checkAgainstTruth(t, db, m.ID, now)
@@ -136,7 +136,7 @@ func TestMailoutStatsExactWithConcurrentWriters(t *testing.T) {
 			}
 			// Rows change under the reader: every read must still be one
 			// consistent snapshot.
-			st, err := db.MailoutStats(context.Background(), m.ID, time.Now())
+			st, err := postgres.NewStats(db).MailoutStats(context.Background(), m.ID, time.Now())
 			if err != nil {
 				t.Error(err)
 				return
@@ -215,11 +215,11 @@ func TestMailoutStatsOfScheduledAndMissingMailouts(t *testing.T) {
 	db := pgtest.Open(t)
 	ctx := context.Background()
 	now := time.Now().UTC().Truncate(time.Microsecond)
-	m, err := db.CreateMailout(ctx, domain.Mailout{Text: "later", StartAt: now.Add(time.Hour), EndAt: now.Add(2 * time.Hour)})
+	m, err := postgres.NewMailouts(db).Create(ctx, domain.Mailout{Text: "later", StartAt: now.Add(time.Hour), EndAt: now.Add(2 * time.Hour)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := db.MailoutStats(ctx, m.ID, now)
+	st, err := postgres.NewStats(db).MailoutStats(ctx, m.ID, now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -227,7 +227,7 @@ func TestMailoutStatsOfScheduledAndMissingMailouts(t *testing.T) {
 		st.Rate != (domain.Rate{}) || len(st.Deliveries) != 0 || st.Deliveries == nil || st.Attempts == nil || !st.StartAt.Equal(m.StartAt) {
 		t.Fatalf("scheduled mailout: %+v", st)
 	}
-	if _, err := db.MailoutStats(ctx, m.ID+1, now); domain.ErrorCode(err) != domain.CodeNotFound {
+	if _, err := postgres.NewStats(db).MailoutStats(ctx, m.ID+1, now); domain.ErrorCode(err) != domain.CodeNotFound {
 		t.Fatalf("missing mailout: %v", err)
 	}
 }
@@ -238,12 +238,12 @@ func TestDeliveryTimesFollowOutOfOrderOutcomes(t *testing.T) {
 	db := pgtest.Open(t)
 	ctx := context.Background()
 	m, ids := startedMailout(t, db, 3, nil)
-	if _, err := db.ClaimMessages(ctx, ids, time.Now()); err != nil {
+	if _, err := postgres.NewSending(db).Claim(ctx, ids, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	base := time.Now().UTC().Truncate(time.Minute).Add(30 * time.Second)
 	for i, at := range []time.Time{base, base.Add(-20 * time.Second), base.Add(10 * time.Second)} {
-		if _, err := db.RecordOutcomes(ctx, []postgres.Outcome{{MessageID: ids[i], Status: domain.MessageSent, CountAttempt: true, At: at}}); err != nil {
+		if _, err := postgres.NewSending(db).Record(ctx, []domain.Outcome{{MessageID: ids[i], Status: domain.MessageSent, CountAttempt: true, At: at}}); err != nil {
 			t.Fatal(err)
 		}
 		checkAgainstTruth(t, db, m.ID, base)

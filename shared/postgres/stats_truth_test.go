@@ -114,7 +114,7 @@ func scanPairs(t *testing.T, db *postgres.DB, q string, args []any, fn func(stri
 // with the ground truth, field by field.
 func checkAgainstTruth(t *testing.T, db *postgres.DB, mailoutID int64, now time.Time) domain.MailoutStats {
 	t.Helper()
-	got, err := db.MailoutStats(context.Background(), mailoutID, now)
+	got, err := postgres.NewStats(db).MailoutStats(context.Background(), mailoutID, now)
 	if err != nil {
 		t.Fatal(err)
 	}

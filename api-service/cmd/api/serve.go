@@ -49,7 +49,8 @@ func serve(ctx context.Context, cfg appConfig, log *slog.Logger) error {
 		return err
 	}
 	defer pub.Close()
-	rel := &relay.Relay{DB: db, Publisher: pub, Log: log, Metrics: relay.NewMetrics(reg, db)}
+	outbox := postgres.NewOutbox(db)
+	rel := &relay.Relay{Store: outbox, Publisher: pub, Log: log, Metrics: relay.NewMetrics(reg, outbox)}
 	relayCtx, stopRelay := context.WithCancel(ctx)
 	relayDone := make(chan struct{})
 	go func() {
@@ -60,7 +61,7 @@ func serve(ctx context.Context, cfg appConfig, log *slog.Logger) error {
 
 	gin.SetMode(gin.ReleaseMode)
 	handler := httpapi.New(httpapi.Config{
-		DB: db, Log: log, Tokens: tokens, DefaultTimezone: cfg.DefaultTimezone,
+		Stores: httpapi.PostgresStores(db), Log: log, Tokens: tokens, DefaultTimezone: cfg.DefaultTimezone,
 		Version: version, LoginLimiter: auth.NewLimiter(2*time.Second, 5),
 		Metrics: httpapi.NewMetrics(reg), MetricsHandler: metrics.Handler(reg, log),
 	})
@@ -101,7 +102,7 @@ func ensureAdmin(ctx context.Context, db *postgres.DB, cfg appConfig, log *slog.
 	if err != nil {
 		return fmt.Errorf("ADMIN_PASSWORD: %w", err)
 	}
-	if err := db.UpsertUser(ctx, cfg.AdminUsername, hash); err != nil {
+	if err := postgres.NewUsers(db).Upsert(ctx, cfg.AdminUsername, hash); err != nil {
 		return fmt.Errorf("create admin user: %w", err)
 	}
 	log.Info("admin user ensured", "username", cfg.AdminUsername)

@@ -37,7 +37,7 @@ func (b *bench) serve() (*server, error) {
 		return nil, err
 	}
 	h := httpapi.New(httpapi.Config{
-		DB: b.db, Log: slog.New(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		Stores: httpapi.PostgresStores(b.db), Log: slog.New(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelWarn})),
 		Tokens: tokens, DefaultTimezone: "Europe/Moscow", Version: "statsbench",
 	})
 	srv := httptest.NewServer(h)

@@ -200,16 +200,16 @@ const finishedMessagesSQL = `INSERT INTO messages (mailout_id, customer_id, stat
 // it out as the planner does: one INSERT ... SELECT of every customer.
 func (b *bench) runningMailout(ctx context.Context) (int64, error) {
 	now := time.Now().UTC()
-	m, err := b.db.CreateMailout(ctx, domain.Mailout{Text: "running mailout", StartAt: now.Add(-time.Minute), EndAt: now.Add(6 * time.Hour)})
+	m, err := postgres.NewMailouts(b.db).Create(ctx, domain.Mailout{Text: "running mailout", StartAt: now.Add(-time.Minute), EndAt: now.Add(6 * time.Hour)})
 	if err != nil {
 		return 0, err
 	}
 	b.runningID = m.ID
-	res, err := b.db.StartMailout(ctx, m.ID, m.Version, now)
+	res, err := postgres.NewSending(b.db).Start(ctx, m.ID, m.Version, now)
 	if err != nil {
 		return 0, err
 	}
-	if res.Outcome != postgres.StartStarted {
+	if res.Outcome != domain.StartStarted {
 		return 0, fmt.Errorf("start mailout %d: %s %s", m.ID, res.Outcome, res.Reason)
 	}
 	return res.Created, nil

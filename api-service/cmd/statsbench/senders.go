@@ -69,7 +69,7 @@ func (b *bench) startSending(ctx context.Context, o options) *sending {
 func produce(ctx context.Context, db *postgres.DB, mailoutID int64, batch int, out chan<- []int64, quit <-chan struct{}) error {
 	var after int64
 	for {
-		ids, err := db.PendingMessageIDs(ctx, mailoutID, after, batch*10)
+		ids, err := postgres.NewSending(db).PendingMessageIDs(ctx, mailoutID, after, batch*10)
 		if err != nil || len(ids) == 0 {
 			return err
 		}
@@ -106,11 +106,11 @@ func (s *sending) send(ctx context.Context, db *postgres.DB, batches <-chan []in
 		}
 		next = next.Add(interval)
 		now := time.Now().UTC()
-		jobs, err := db.ClaimMessages(ctx, ids, now)
+		jobs, err := postgres.NewSending(db).Claim(ctx, ids, now)
 		if err != nil {
 			return err
 		}
-		n, err := db.RecordOutcomes(ctx, outcomes(jobs, time.Now().UTC()))
+		n, err := postgres.NewSending(db).Record(ctx, outcomes(jobs, time.Now().UTC()))
 		if err != nil {
 			return err
 		}
@@ -121,17 +121,17 @@ func (s *sending) send(ctx context.Context, db *postgres.DB, batches <-chan []in
 
 // outcomes decides a batch as a healthy external API would: 97% sent, 2%
 // retried later after a timeout, 1% failed with a 5xx.
-func outcomes(jobs []postgres.Job, now time.Time) []postgres.Outcome {
-	outs := make([]postgres.Outcome, len(jobs))
+func outcomes(jobs []domain.ClaimedMessage, now time.Time) []domain.Outcome {
+	outs := make([]domain.Outcome, len(jobs))
 	for i, j := range jobs {
-		o := postgres.Outcome{MessageID: j.MessageID, Status: domain.MessageSent, CountAttempt: true, At: now}
+		o := domain.Outcome{MessageID: j.MessageID, Status: domain.MessageSent, CountAttempt: true, At: now}
 		switch j.MessageID % 100 {
 		case 97, 98:
 			o.Status, o.Reason, o.NextAttemptAt = domain.MessagePending, "timeout", now.Add(time.Hour)
 		case 99:
 			o.Status, o.Reason = domain.MessageFailed, "http_5xx"
 		}
-		o.Error = o.Reason
+		o.Error = string(o.Reason)
 		outs[i] = o
 	}
 	return outs

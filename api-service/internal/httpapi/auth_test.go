@@ -18,6 +18,7 @@ import (
 
 	"mailing/api-service/internal/auth"
 	"mailing/api-service/internal/httpapi"
+	"mailing/shared/postgres"
 )
 
 const (
@@ -32,7 +33,7 @@ func withUser(t *testing.T, b *bundle) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := b.db.UpsertUser(context.Background(), loginUser, hash); err != nil {
+	if err := postgres.NewUsers(b.db).Upsert(context.Background(), loginUser, hash); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -133,7 +134,7 @@ func TestTokenRateLimit(t *testing.T) {
 	withUser(t, b)
 	// A tight limiter: two attempts per client and user, then one an hour.
 	h := httpapi.New(httpapi.Config{
-		DB: b.db, Log: slog.New(slog.NewJSONHandler(b.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Stores: httpapi.PostgresStores(b.db), Log: slog.New(slog.NewJSONHandler(b.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Tokens: b.tokens, LoginLimiter: auth.NewLimiter(time.Hour, 2), DefaultTimezone: "Europe/Moscow", Version: "test",
 	})
 	srv := httptest.NewServer(h)

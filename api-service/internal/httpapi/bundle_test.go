@@ -43,7 +43,7 @@ func setup(t *testing.T) *bundle {
 	}
 	logs := &lockedWriter{w: &bytes.Buffer{}}
 	h := httpapi.New(httpapi.Config{
-		DB: db, Log: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Stores: httpapi.PostgresStores(db), Log: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Tokens: tokens, DefaultTimezone: "Europe/Moscow", Version: "test",
 	})
 	srv := httptest.NewServer(h)

@@ -44,7 +44,7 @@ func (s *Server) createCustomer(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	cust, err = s.db.CreateCustomer(c.Request.Context(), cust)
+	cust, err = s.customers.Create(c.Request.Context(), cust)
 	if err != nil {
 		writeError(c, err)
 		return
@@ -112,7 +112,7 @@ func (s *Server) respondCustomers(c *gin.Context, f domain.CustomerFilter) {
 		writeError(c, err)
 		return
 	}
-	list, err := s.db.Customers(c.Request.Context(), f, fetchPage(p))
+	list, err := s.customers.List(c.Request.Context(), f, p.Lookahead())
 	if err != nil {
 		writeError(c, err)
 		return
@@ -139,7 +139,7 @@ func (s *Server) getCustomer(c *gin.Context) {
 		return
 	}
 	logID(c, logging.CustomerID, id)
-	cust, err := s.db.Customer(c.Request.Context(), id)
+	cust, err := s.customers.Get(c.Request.Context(), id)
 	if err != nil {
 		writeError(c, err)
 		return
@@ -195,7 +195,7 @@ func (s *Server) updateCustomer(c *gin.Context, replace bool) {
 		writeError(c, err)
 		return
 	}
-	cur, err := s.db.Customer(c.Request.Context(), id)
+	cur, err := s.customers.Get(c.Request.Context(), id)
 	if err != nil {
 		writeError(c, err)
 		return
@@ -220,7 +220,7 @@ func (s *Server) updateCustomer(c *gin.Context, replace bool) {
 		writeError(c, err)
 		return
 	}
-	updated, err := s.db.UpdateCustomer(c.Request.Context(), next, in.Tags != nil)
+	updated, err := s.customers.Update(c.Request.Context(), next, in.Tags != nil)
 	if err != nil {
 		writeError(c, err)
 		return
@@ -249,7 +249,7 @@ func (s *Server) deleteCustomer(c *gin.Context) {
 		return
 	}
 	logID(c, logging.CustomerID, id)
-	if err := s.db.DeleteCustomer(c.Request.Context(), id); err != nil {
+	if err := s.customers.Delete(c.Request.Context(), id); err != nil {
 		writeError(c, err)
 		return
 	}
@@ -285,7 +285,7 @@ func (s *Server) addCustomerTag(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	cust, err := s.db.AddCustomerTag(c.Request.Context(), id, tag)
+	cust, err := s.customers.AddTag(c.Request.Context(), id, tag)
 	if err != nil {
 		writeError(c, err)
 		return
@@ -320,7 +320,7 @@ func (s *Server) removeCustomerTag(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	cust, err := s.db.RemoveCustomerTag(c.Request.Context(), id, tagID)
+	cust, err := s.customers.RemoveTag(c.Request.Context(), id, tagID)
 	if err != nil {
 		writeError(c, err)
 		return

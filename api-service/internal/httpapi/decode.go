@@ -129,7 +129,7 @@ func pageParams(c *gin.Context) (domain.Page, error) {
 	if v := c.Query("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > domain.MaxPageLimit {
-			errs.Add("limit", "must be an integer from 1 to 1000")
+			errs.Add("limit", fmt.Sprintf("must be an integer from 1 to %d", domain.MaxPageLimit))
 		}
 		p.Limit = n
 	}
@@ -162,9 +162,4 @@ func newList[T any](items []T, limit int, idOf func(T) int64) List[T] {
 		l.Next = &next
 	}
 	return l
-}
-
-// fetchPage is the page to ask the store for: one row more than shown.
-func fetchPage(p domain.Page) domain.Page {
-	return domain.Page{Limit: p.Limit + 1, After: p.After}
 }

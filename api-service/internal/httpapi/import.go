@@ -120,7 +120,7 @@ func (s *Server) importCustomers(c *gin.Context) {
 		return
 	}
 	run := &importRun{
-		db: s.db, mode: mode, defaultTZ: s.defaultTZ, log: logger(c),
+		db: s.customers, mode: mode, defaultTZ: s.defaultTZ, log: logger(c),
 		readProblem: s.readProblem, zones: map[string]string{}, phones: newPhoneSet(),
 		errors: []ImportError{}, done: map[int]importMark{},
 	}
@@ -130,7 +130,7 @@ func (s *Server) importCustomers(c *gin.Context) {
 		return
 	}
 	if run.inserted+run.updated >= importAnalyzeRows {
-		if err := s.db.AnalyzeCustomers(c.Request.Context()); err != nil {
+		if err := s.customers.Analyze(c.Request.Context()); err != nil {
 			run.log.Warn("refreshing statistics after customer import", "error", err.Error())
 		}
 	}
@@ -193,7 +193,7 @@ func answerImportFailure(c *gin.Context, run *importRun, err error) {
 // connection. Repeated phones are caught while reading, so batches never
 // share a phone and the writers cannot collide.
 type importRun struct {
-	db          *postgres.DB
+	db          CustomerStore
 	mode        postgres.ImportConflict
 	defaultTZ   string
 	log         *slog.Logger

@@ -410,7 +410,7 @@ func TestImportDebugLogs(t *testing.T) {
 // withImportLimit is the same API and database with another import limit.
 func (b *bundle) withImportLimit(limit int64) *bundle {
 	h := httpapi.New(httpapi.Config{
-		DB: b.db, Log: slog.New(slog.NewJSONHandler(b.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Stores: httpapi.PostgresStores(b.db), Log: slog.New(slog.NewJSONHandler(b.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Tokens: b.tokens, DefaultTimezone: "Europe/Moscow", Version: "test", ImportMaxBytes: limit,
 	})
 	srv := httptest.NewServer(h)

@@ -37,7 +37,7 @@ func (s *Server) listMailoutMessages(c *gin.Context) {
 	if v, ok := c.GetQuery("status"); ok {
 		status = domain.MessageStatus(v)
 		if !status.Valid() {
-			errs.Add("status", "must be pending, sending, sent, failed, expired or cancelled")
+			errs.Add("status", "must be "+domain.StatusList(domain.MessageStatuses))
 		}
 	}
 	p, err := pageParams(c)
@@ -48,7 +48,7 @@ func (s *Server) listMailoutMessages(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	list, err := s.db.MailoutMessages(c.Request.Context(), id, status, fetchPage(p))
+	list, err := s.stats.MailoutMessages(c.Request.Context(), id, status, p.Lookahead())
 	if err != nil {
 		writeError(c, err)
 		return

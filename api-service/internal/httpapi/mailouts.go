@@ -11,7 +11,6 @@ import (
 
 	"mailing/shared/domain"
 	"mailing/shared/logging"
-	"mailing/shared/metrics"
 )
 
 // MailoutRequest is the body of POST, PUT and PATCH /api/mailouts. Times
@@ -75,22 +74,7 @@ func (r MailoutRequest) input(full bool) (domain.MailoutInput, error) {
 		in.Tags, in.PhoneCodes = r.Filter.Tags, r.Filter.PhoneCodes
 	}
 	if full {
-		if in.Text == nil {
-			errs.Add("text", "is required")
-		}
-		if in.StartAt == nil {
-			errs.Add("start_at", "is required")
-		}
-		if in.EndAt == nil {
-			errs.Add("end_at", "is required")
-		}
-		in.SendWindowSet = true
-		if in.Tags == nil {
-			in.Tags = &[]string{}
-		}
-		if in.PhoneCodes == nil {
-			in.PhoneCodes = &[]string{}
-		}
+		in = in.Replacing(errs)
 	}
 	return in, errs.Err()
 }
@@ -163,19 +147,12 @@ func (s *Server) createMailout(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	m, err := in.Apply(domain.Mailout{}, s.now())
-	if err != nil {
-		writeError(c, err)
-		return
-	}
-	m, err = s.db.CreateMailout(c.Request.Context(), m)
+	m, err := s.mailouts.Create(c.Request.Context(), in)
 	if err != nil {
 		writeError(c, err)
 		return
 	}
 	logID(c, logging.MailoutID, m.ID)
-	s.metrics.mailout(metrics.MailoutCreated)
-	logMailout(c, "mailout created", m)
 	c.JSON(http.StatusCreated, m)
 }
 
@@ -197,7 +174,7 @@ func (s *Server) listMailouts(c *gin.Context) {
 	for _, v := range c.QueryArray("status") {
 		st := domain.MailoutStatus(v)
 		if !st.Valid() {
-			writeError(c, domain.Invalid(map[string]string{"status": "must be scheduled, running, finished or cancelled"}))
+			writeError(c, domain.Invalid(map[string]string{"status": "must be " + domain.StatusList(domain.MailoutStatuses)}))
 			return
 		}
 		f.Statuses = append(f.Statuses, st)
@@ -207,7 +184,7 @@ func (s *Server) listMailouts(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	list, err := s.db.Mailouts(c.Request.Context(), f, fetchPage(p))
+	list, err := s.mailouts.List(c.Request.Context(), f, p.Lookahead())
 	if err != nil {
 		writeError(c, err)
 		return
@@ -235,7 +212,7 @@ func (s *Server) getMailout(c *gin.Context) {
 		return
 	}
 	logID(c, logging.MailoutID, id)
-	m, err := s.db.Mailout(c.Request.Context(), id)
+	m, err := s.mailouts.Get(c.Request.Context(), id)
 	if err != nil {
 		writeError(c, err)
 		return
@@ -291,16 +268,11 @@ func (s *Server) updateMailout(c *gin.Context, full bool) {
 		writeError(c, err)
 		return
 	}
-	now := s.now()
-	m, err := s.db.UpdateMailout(c.Request.Context(), id, func(cur domain.Mailout) (domain.Mailout, error) {
-		return in.Apply(cur, now)
-	})
+	m, err := s.mailouts.Update(c.Request.Context(), id, in)
 	if err != nil {
 		writeError(c, err)
 		return
 	}
-	s.metrics.mailout(metrics.MailoutUpdated)
-	logMailout(c, "mailout updated", m)
 	c.JSON(http.StatusOK, m)
 }
 
@@ -324,12 +296,10 @@ func (s *Server) deleteMailout(c *gin.Context) {
 		return
 	}
 	logID(c, logging.MailoutID, id)
-	if err := s.db.DeleteMailout(c.Request.Context(), id); err != nil {
+	if err := s.mailouts.Delete(c.Request.Context(), id); err != nil {
 		writeError(c, err)
 		return
 	}
-	s.metrics.mailout(metrics.MailoutDeleted)
-	logger(c).Info("mailout deleted", logging.MailoutID, id)
 	c.Status(http.StatusNoContent)
 }
 
@@ -354,13 +324,11 @@ func (s *Server) cancelMailout(c *gin.Context) {
 		return
 	}
 	logID(c, logging.MailoutID, id)
-	m, err := s.db.CancelMailout(c.Request.Context(), id)
+	m, err := s.mailouts.Cancel(c.Request.Context(), id)
 	if err != nil {
 		writeError(c, err)
 		return
 	}
-	s.metrics.mailout(metrics.MailoutCancelled)
-	logMailout(c, "mailout cancelled", m)
 	c.JSON(http.StatusOK, m)
 }
 
@@ -392,13 +360,11 @@ func (s *Server) addMailoutTag(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	m, err := s.db.AddMailoutTag(c.Request.Context(), id, tag)
+	m, err := s.mailouts.AddTag(c.Request.Context(), id, tag)
 	if err != nil {
 		writeError(c, err)
 		return
 	}
-	s.metrics.mailout(metrics.MailoutUpdated)
-	logMailout(c, "mailout tag added", m)
 	c.JSON(http.StatusOK, m)
 }
 
@@ -429,13 +395,11 @@ func (s *Server) removeMailoutTag(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	m, err := s.db.RemoveMailoutTag(c.Request.Context(), id, tagID)
+	m, err := s.mailouts.RemoveTag(c.Request.Context(), id, tagID)
 	if err != nil {
 		writeError(c, err)
 		return
 	}
-	s.metrics.mailout(metrics.MailoutUpdated)
-	logMailout(c, "mailout tag removed", m, "tag_id", tagID)
 	c.JSON(http.StatusOK, m)
 }
 
@@ -471,13 +435,11 @@ func (s *Server) addMailoutPhoneCode(c *gin.Context) {
 		writeError(c, domain.Invalid(map[string]string{"phone_code": p}))
 		return
 	}
-	m, err := s.db.AddMailoutPhoneCode(c.Request.Context(), id, req.PhoneCode)
+	m, err := s.mailouts.AddPhoneCode(c.Request.Context(), id, req.PhoneCode)
 	if err != nil {
 		writeError(c, err)
 		return
 	}
-	s.metrics.mailout(metrics.MailoutUpdated)
-	logMailout(c, "mailout phone code added", m)
 	c.JSON(http.StatusOK, m)
 }
 
@@ -508,13 +470,11 @@ func (s *Server) removeMailoutPhoneCode(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	m, err := s.db.RemoveMailoutPhoneCode(c.Request.Context(), id, codeID)
+	m, err := s.mailouts.RemovePhoneCode(c.Request.Context(), id, codeID)
 	if err != nil {
 		writeError(c, err)
 		return
 	}
-	s.metrics.mailout(metrics.MailoutUpdated)
-	logMailout(c, "mailout phone code removed", m, "phone_code_id", codeID)
 	c.JSON(http.StatusOK, m)
 }
 
@@ -525,16 +485,4 @@ func readMailout(c *gin.Context, full bool) (domain.MailoutInput, error) {
 		return domain.MailoutInput{}, err
 	}
 	return req.input(full)
-}
-
-// textExcerptRunes bounds the mailout text in logs: enough to recognise
-// the mailout, never the whole message.
-const textExcerptRunes = 32
-
-// logMailout writes the info line of a mailout change.
-func logMailout(c *gin.Context, msg string, m domain.Mailout, extra ...any) {
-	args := append([]any{logging.MailoutID, m.ID, "status", m.Status, "version", m.Version,
-		"start_at", m.StartAt, "end_at", m.EndAt, "tags", m.Filter.Tags, "phone_codes", m.Filter.PhoneCodes,
-		"audience", m.Audience, "text_excerpt", logging.Excerpt(m.Text, textExcerptRunes)}, extra...)
-	logger(c).Info(msg, args...)
 }

@@ -43,7 +43,7 @@ func (s *Server) listMessages(c *gin.Context) {
 	if f.CustomerID != 0 {
 		logID(c, logging.CustomerID, f.CustomerID)
 	}
-	list, err := s.db.Messages(c.Request.Context(), f, fetchPage(p))
+	list, err := s.stats.Messages(c.Request.Context(), f, p.Lookahead())
 	if err != nil {
 		writeError(c, err)
 		return
@@ -71,7 +71,7 @@ func (s *Server) getMessage(c *gin.Context) {
 		return
 	}
 	logID(c, logging.MessageID, id)
-	m, err := s.db.Message(c.Request.Context(), id)
+	m, err := s.stats.Message(c.Request.Context(), id)
 	if err != nil {
 		writeError(c, err)
 		return
@@ -90,7 +90,7 @@ func messageFilter(c *gin.Context) (domain.MessageFilter, error) {
 	if v, ok := c.GetQuery("status"); ok {
 		f.Status = domain.MessageStatus(v)
 		if !f.Status.Valid() {
-			errs.Add("status", "must be pending, sending, sent, failed, expired or cancelled")
+			errs.Add("status", "must be "+domain.StatusList(domain.MessageStatuses))
 		}
 	}
 	return f, errs.Err()

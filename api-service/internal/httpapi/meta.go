@@ -60,7 +60,7 @@ func (s *Server) healthz(c *gin.Context) {
 func (s *Server) readyz(c *gin.Context) {
 	ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
 	defer cancel()
-	if err := s.db.Ping(ctx); err != nil {
+	if err := s.health.Ping(ctx); err != nil {
 		logger(c).Warn("readiness check failed", "error", err.Error())
 		c.JSON(http.StatusServiceUnavailable, Health{Status: "unavailable", Error: "database unreachable"})
 		return

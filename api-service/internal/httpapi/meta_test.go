@@ -97,7 +97,7 @@ func TestHealth(t *testing.T) {
 	// A server whose database has gone away is alive but not ready.
 	db := pgtest.Open(t)
 	h := httpapi.New(httpapi.Config{
-		DB: db, Log: slog.New(slog.NewJSONHandler(b.logs, nil)),
+		Stores: httpapi.PostgresStores(db), Log: slog.New(slog.NewJSONHandler(b.logs, nil)),
 		Tokens: b.tokens, DefaultTimezone: "Europe/Moscow", Version: "test",
 	})
 	srv := httptest.NewServer(h)

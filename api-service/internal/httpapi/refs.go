@@ -52,7 +52,7 @@ func (s *Server) listPhoneCodes(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	list, err := s.db.PhoneCodes(c.Request.Context(), prefix, fetchPage(p))
+	list, err := s.refs.PhoneCodes(c.Request.Context(), prefix, p.Lookahead())
 	if err != nil {
 		writeError(c, err)
 		return
@@ -80,7 +80,7 @@ func (s *Server) createPhoneCode(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	pc, err := s.db.CreatePhoneCode(c.Request.Context(), code)
+	pc, err := s.refs.CreatePhoneCode(c.Request.Context(), code)
 	if err != nil {
 		writeError(c, err)
 		return
@@ -109,7 +109,7 @@ func (s *Server) getPhoneCode(c *gin.Context) {
 		return
 	}
 	logID(c, logPhoneCodeID, id)
-	pc, err := s.db.PhoneCode(c.Request.Context(), id)
+	pc, err := s.refs.PhoneCode(c.Request.Context(), id)
 	if err != nil {
 		writeError(c, err)
 		return
@@ -145,7 +145,7 @@ func (s *Server) updatePhoneCode(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	pc, err := s.db.UpdatePhoneCode(c.Request.Context(), id, code)
+	pc, err := s.refs.UpdatePhoneCode(c.Request.Context(), id, code)
 	if err != nil {
 		writeError(c, err)
 		return
@@ -174,7 +174,7 @@ func (s *Server) deletePhoneCode(c *gin.Context) {
 		return
 	}
 	logID(c, logPhoneCodeID, id)
-	if err := s.db.DeletePhoneCode(c.Request.Context(), id); err != nil {
+	if err := s.refs.DeletePhoneCode(c.Request.Context(), id); err != nil {
 		writeError(c, err)
 		return
 	}
@@ -231,7 +231,7 @@ func (s *Server) listTimezones(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	list, err := s.db.Timezones(c.Request.Context(), prefix, fetchPage(p))
+	list, err := s.refs.Timezones(c.Request.Context(), prefix, p.Lookahead())
 	if err != nil {
 		writeError(c, err)
 		return
@@ -259,7 +259,7 @@ func (s *Server) createTimezone(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	tz, err := s.db.CreateTimezone(c.Request.Context(), name)
+	tz, err := s.refs.CreateTimezone(c.Request.Context(), name)
 	if err != nil {
 		writeError(c, err)
 		return
@@ -288,7 +288,7 @@ func (s *Server) getTimezone(c *gin.Context) {
 		return
 	}
 	logID(c, logTimezoneID, id)
-	tz, err := s.db.Timezone(c.Request.Context(), id)
+	tz, err := s.refs.Timezone(c.Request.Context(), id)
 	if err != nil {
 		writeError(c, err)
 		return
@@ -324,7 +324,7 @@ func (s *Server) updateTimezone(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	tz, err := s.db.UpdateTimezone(c.Request.Context(), id, name)
+	tz, err := s.refs.UpdateTimezone(c.Request.Context(), id, name)
 	if err != nil {
 		writeError(c, err)
 		return
@@ -353,7 +353,7 @@ func (s *Server) deleteTimezone(c *gin.Context) {
 		return
 	}
 	logID(c, logTimezoneID, id)
-	if err := s.db.DeleteTimezone(c.Request.Context(), id); err != nil {
+	if err := s.refs.DeleteTimezone(c.Request.Context(), id); err != nil {
 		writeError(c, err)
 		return
 	}
@@ -396,7 +396,7 @@ func (s *Server) listTags(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	list, err := s.db.Tags(c.Request.Context(), prefix, fetchPage(p))
+	list, err := s.refs.Tags(c.Request.Context(), prefix, p.Lookahead())
 	if err != nil {
 		writeError(c, err)
 		return
@@ -437,7 +437,7 @@ func (s *Server) updateTag(c *gin.Context) {
 		writeError(c, domain.Invalid(map[string]string{"name": problem}))
 		return
 	}
-	tag, err := s.db.UpdateTag(c.Request.Context(), id, name)
+	tag, err := s.refs.UpdateTag(c.Request.Context(), id, name)
 	if err != nil {
 		writeError(c, err)
 		return
@@ -466,7 +466,7 @@ func (s *Server) deleteTag(c *gin.Context) {
 		return
 	}
 	logID(c, logTagID, id)
-	if err := s.db.DeleteTag(c.Request.Context(), id); err != nil {
+	if err := s.refs.DeleteTag(c.Request.Context(), id); err != nil {
 		writeError(c, err)
 		return
 	}

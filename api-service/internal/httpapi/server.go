@@ -10,12 +10,13 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"mailing/api-service/internal/auth"
-	"mailing/shared/postgres"
+	"mailing/shared/mailouts"
+	"mailing/shared/metrics"
 )
 
 // Config holds the server's dependencies, built once by the binary.
 type Config struct {
-	DB              *postgres.DB
+	Stores          Stores
 	Log             *slog.Logger
 	Tokens          *auth.Tokens
 	LoginLimiter    *auth.Limiter
@@ -33,7 +34,12 @@ type Config struct {
 
 // Server answers the API.
 type Server struct {
-	db        *postgres.DB
+	customers CustomerStore
+	refs      RefStore
+	stats     StatsStore
+	users     UserStore
+	health    Pinger
+	mailouts  *mailouts.Service
 	log       *slog.Logger
 	tokens    *auth.Tokens
 	limiter   *auth.Limiter
@@ -50,13 +56,20 @@ type Server struct {
 // New builds the server and its routes.
 func New(cfg Config) *Server {
 	s := &Server{
-		db: cfg.DB, log: cfg.Log, tokens: cfg.Tokens, limiter: cfg.LoginLimiter,
+		customers: cfg.Stores.Customers, refs: cfg.Stores.Refs, stats: cfg.Stores.Stats,
+		users: cfg.Stores.Users, health: cfg.Stores.Health,
+		log: cfg.Log, tokens: cfg.Tokens, limiter: cfg.LoginLimiter,
 		defaultTZ: cfg.DefaultTimezone, version: cfg.Version, now: cfg.Now,
 		metrics: cfg.Metrics, scrape: cfg.MetricsHandler,
 	}
 	if s.now == nil {
 		s.now = time.Now
 	}
+	var mailoutMetrics *metrics.Mailouts
+	if cfg.Metrics != nil {
+		mailoutMetrics = cfg.Metrics.Mailouts
+	}
+	s.mailouts = mailouts.New(cfg.Stores.Mailouts, mailouts.Config{Now: s.now, Metrics: mailoutMetrics, Log: cfg.Log})
 	s.importMaxBytes = cfg.ImportMaxBytes
 	if s.importMaxBytes <= 0 {
 		s.importMaxBytes = defaultImportMaxBytes

@@ -48,7 +48,7 @@ func (s *Server) messageStats(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	total, page, err := s.db.MessageStats(c.Request.Context(), f, fetchPage(p))
+	total, page, err := s.stats.MessageStats(c.Request.Context(), f, p.Lookahead())
 	if err != nil {
 		writeError(c, err)
 		return
@@ -77,7 +77,7 @@ func (s *Server) mailoutStats(c *gin.Context) {
 		return
 	}
 	logID(c, logging.MailoutID, id)
-	st, err := s.db.MailoutStats(c.Request.Context(), id, s.now())
+	st, err := s.stats.MailoutStats(c.Request.Context(), id, s.now())
 	if err != nil {
 		writeError(c, err)
 		return
@@ -93,7 +93,7 @@ func statsFilter(c *gin.Context) (domain.StatsFilter, error) {
 	for _, v := range c.QueryArray("status") {
 		st := domain.MailoutStatus(v)
 		if !st.Valid() {
-			errs.Add("status", "must be scheduled, running, finished or cancelled")
+			errs.Add("status", "must be "+domain.StatusList(domain.MailoutStatuses))
 			continue
 		}
 		f.Statuses = append(f.Statuses, st)

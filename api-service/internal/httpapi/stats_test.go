@@ -29,11 +29,11 @@ func (b *bundle) runningMailout(n int) (int64, []int64) {
 	m := b.newMailout(nil)
 	mid := id(b.t, m)
 	b.exec(`UPDATE mailouts SET start_at = now() - interval '1 minute' WHERE id = $1`, mid)
-	res, err := b.db.StartMailout(ctx, mid, int64(m["version"].(float64)), time.Now())
-	if err != nil || res.Outcome != postgres.StartStarted || res.Created != int64(n) {
+	res, err := postgres.NewSending(b.db).Start(ctx, mid, int64(m["version"].(float64)), time.Now())
+	if err != nil || res.Outcome != domain.StartStarted || res.Created != int64(n) {
 		b.t.Fatalf("start: %+v %v", res, err)
 	}
-	ids, err := b.db.PendingMessageIDs(ctx, mid, 0, n)
+	ids, err := postgres.NewSending(b.db).PendingMessageIDs(ctx, mid, 0, n)
 	if err != nil || len(ids) != n {
 		b.t.Fatalf("pending: %d %v", len(ids), err)
 	}
@@ -49,15 +49,15 @@ func (b *bundle) work(rnd *rand.Rand, ids []int64) {
 		pick[i] = ids[rnd.IntN(len(ids))]
 	}
 	now := time.Now().UTC()
-	jobs, err := b.db.ClaimMessages(ctx, pick, now)
+	jobs, err := postgres.NewSending(b.db).Claim(ctx, pick, now)
 	if err != nil {
 		b.t.Error(err)
 		return
 	}
-	reasons := []string{"timeout", "http_5xx", "http_503", "bad_response", "code_nonzero", "rejected_4xx", "auth", "connection", "http_429", "window_wait"}
-	var outs []postgres.Outcome
+	reasons := []domain.Reason{"timeout", "http_5xx", "http_503", "bad_response", "code_nonzero", "rejected_4xx", "auth", "connection", "http_429", "window_wait"}
+	var outs []domain.Outcome
 	for _, j := range jobs {
-		o := postgres.Outcome{MessageID: j.MessageID, CountAttempt: true, At: now}
+		o := domain.Outcome{MessageID: j.MessageID, CountAttempt: true, At: now}
 		switch r := rnd.IntN(20); {
 		case r < 12:
 			o.Status = domain.MessageSent
@@ -75,11 +75,11 @@ func (b *bundle) work(rnd *rand.Rand, ids []int64) {
 			if o.Status == domain.MessageExpired && rnd.IntN(2) == 0 {
 				o.Reason = domain.ReasonOutsideWindow
 			}
-			o.Error = o.Reason + " (details)"
+			o.Error = string(o.Reason) + " (details)"
 		}
 		outs = append(outs, o)
 	}
-	if _, err := b.db.RecordOutcomes(ctx, outs); err != nil {
+	if _, err := postgres.NewSending(b.db).Record(ctx, outs); err != nil {
 		b.t.Error(err)
 	}
 }

@@ -70,7 +70,7 @@ func (s *Server) token(c *gin.Context) {
 		c.JSON(http.StatusTooManyRequests, OAuthError{Error: "slow_down", ErrorDescription: "too many login attempts; retry later"})
 		return
 	}
-	hash, err := s.db.UserPasswordHash(c.Request.Context(), req.Username)
+	hash, err := s.users.PasswordHash(c.Request.Context(), req.Username)
 	if err != nil {
 		writeError(c, err)
 		return

@@ -20,7 +20,7 @@ type Metrics struct {
 // NewMetrics registers the relay's metrics on reg, with the outbox
 // backlog read from db on every scrape (so every API replica reports the
 // same shared backlog, and a stuck relay cannot hide it).
-func NewMetrics(reg prometheus.Registerer, db *postgres.DB) *Metrics {
+func NewMetrics(reg prometheus.Registerer, db Backlogger) *Metrics {
 	m := &Metrics{
 		published: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: metrics.Namespace, Subsystem: "outbox", Name: "published_total",
@@ -58,12 +58,12 @@ func (m *Metrics) failed() {
 
 // backlogCollector reads the outbox backlog when scraped.
 type backlogCollector struct {
-	db     *postgres.DB
+	db     Backlogger
 	events *prometheus.Desc
 	age    *prometheus.Desc
 }
 
-func newBacklogCollector(db *postgres.DB) *backlogCollector {
+func newBacklogCollector(db Backlogger) *backlogCollector {
 	return &backlogCollector{
 		db: db,
 		events: prometheus.NewDesc(metrics.Namespace+"_outbox_backlog",
@@ -84,7 +84,7 @@ func (c *backlogCollector) Describe(ch chan<- *prometheus.Desc) {
 func (c *backlogCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
-	n, age, err := c.db.OutboxBacklog(ctx)
+	n, age, err := c.db.Backlog(ctx)
 	if err != nil {
 		ch <- prometheus.NewInvalidMetric(c.events, err)
 		ch <- prometheus.NewInvalidMetric(c.age, err)
@@ -92,4 +92,10 @@ func (c *backlogCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	ch <- prometheus.MustNewConstMetric(c.events, prometheus.GaugeValue, float64(n))
 	ch <- prometheus.MustNewConstMetric(c.age, prometheus.GaugeValue, age.Seconds())
+}
+
+// Backlogger reports the outbox's backlog: unpublished events and the age
+// of the oldest.
+type Backlogger interface {
+	Backlog(ctx context.Context) (int64, time.Duration, error)
 }

@@ -12,6 +12,7 @@ import (
 	"mailing/shared/broker/brokertest"
 	"mailing/shared/domain"
 	"mailing/shared/metrics/metricstest"
+	"mailing/shared/postgres"
 	"mailing/shared/postgres/pgtest"
 )
 
@@ -21,9 +22,9 @@ func TestRelayMetrics(t *testing.T) {
 	db := pgtest.Open(t)
 	cfg := brokertest.Config(t)
 	reg := prometheus.NewRegistry()
-	m := relay.NewMetrics(reg, db)
+	m := relay.NewMetrics(reg, postgres.NewOutbox(db))
 	now := time.Now().UTC()
-	if _, err := db.CreateMailout(context.Background(), domain.Mailout{Text: "hi", StartAt: now.Add(time.Hour), EndAt: now.Add(2 * time.Hour)}); err != nil {
+	if _, err := postgres.NewMailouts(db).Create(context.Background(), domain.Mailout{Text: "hi", StartAt: now.Add(time.Hour), EndAt: now.Add(2 * time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -34,7 +35,7 @@ func TestRelayMetrics(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer deadPub.Close()
-	runFor(t, &relay.Relay{DB: db, Publisher: deadPub, Log: quiet(), Interval: 20 * time.Millisecond, RetryIn: time.Millisecond, Metrics: m}, 300*time.Millisecond)
+	runFor(t, &relay.Relay{Store: postgres.NewOutbox(db), Publisher: deadPub, Log: quiet(), Interval: 20 * time.Millisecond, RetryIn: time.Millisecond, Metrics: m}, 300*time.Millisecond)
 	body := metricstest.Gather(t, reg)
 	expect(t, body, "mailing_outbox_backlog", nil, func(v float64) bool { return v == 1 })
 	expect(t, body, "mailing_outbox_oldest_age_seconds", nil, func(v float64) bool { return v > 0 })
@@ -45,7 +46,7 @@ func TestRelayMetrics(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer pub.Close()
-	stop := start(&relay.Relay{DB: db, Publisher: pub, Log: quiet(), Interval: 20 * time.Millisecond, Metrics: m})
+	stop := start(&relay.Relay{Store: postgres.NewOutbox(db), Publisher: pub, Log: quiet(), Interval: 20 * time.Millisecond, Metrics: m})
 	defer stop()
 	deadline := time.Now().Add(30 * time.Second)
 	for {

@@ -24,9 +24,15 @@ type Publisher interface {
 	Publish(ctx context.Context, msgs []broker.Outgoing) error
 }
 
+// Store is the outbox as the relay needs it: Relay hands due events to
+// publish and marks them published when it succeeds, in one transaction.
+type Store interface {
+	Relay(ctx context.Context, limit int, retryIn time.Duration, publish func(context.Context, []postgres.OutboxEvent) error) (int, error)
+}
+
 // Relay moves outbox rows to the broker.
 type Relay struct {
-	DB        *postgres.DB
+	Store     Store
 	Publisher Publisher
 	Log       *slog.Logger
 	// Interval between polls when the outbox is empty.
@@ -63,7 +69,7 @@ func (r *Relay) Run(ctx context.Context) {
 			return
 		case <-timer.C:
 		}
-		n, err := r.DB.RelayOutbox(ctx, r.Batch, r.RetryIn, r.publish)
+		n, err := r.Store.Relay(ctx, r.Batch, r.RetryIn, r.publish)
 		switch {
 		case err != nil && ctx.Err() == nil:
 			r.Metrics.failed()
@@ -93,7 +99,7 @@ func (r *Relay) publish(ctx context.Context, events []postgres.OutboxEvent) erro
 		}
 		var delay time.Duration
 		if e.Topic == domain.TopicMailoutStart {
-			delay = min(max(ref.StartAt.Sub(now), 0), broker.MaxDelay)
+			delay = broker.DelayUntil(ref.StartAt, now)
 		}
 		msgs = append(msgs, broker.Outgoing{
 			Queue: broker.StartQueue, Body: e.Payload, Delay: delay,

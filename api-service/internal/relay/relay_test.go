@@ -12,6 +12,7 @@ import (
 	"mailing/shared/broker"
 	"mailing/shared/broker/brokertest"
 	"mailing/shared/domain"
+	"mailing/shared/postgres"
 	"mailing/shared/postgres/pgtest"
 )
 
@@ -24,7 +25,7 @@ func TestRelayPublishesAfterBrokerReturns(t *testing.T) {
 	cfg := brokertest.Config(t)
 	ctx := context.Background()
 	now := time.Now().UTC().Truncate(time.Second)
-	m, err := db.CreateMailout(ctx, domain.Mailout{Text: "hi", StartAt: now.Add(3 * time.Second), EndAt: now.Add(time.Hour)})
+	m, err := postgres.NewMailouts(db).Create(ctx, domain.Mailout{Text: "hi", StartAt: now.Add(3 * time.Second), EndAt: now.Add(time.Hour)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,8 +37,8 @@ func TestRelayPublishesAfterBrokerReturns(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer deadPub.Close()
-	runFor(t, &relay.Relay{DB: db, Publisher: deadPub, Log: quiet(), Interval: 20 * time.Millisecond, RetryIn: time.Millisecond}, 500*time.Millisecond)
-	if n, _, err := db.OutboxBacklog(ctx); err != nil || n != 1 {
+	runFor(t, &relay.Relay{Store: postgres.NewOutbox(db), Publisher: deadPub, Log: quiet(), Interval: 20 * time.Millisecond, RetryIn: time.Millisecond}, 500*time.Millisecond)
+	if n, _, err := postgres.NewOutbox(db).Backlog(ctx); err != nil || n != 1 {
 		t.Fatalf("while the broker is down the event must wait: backlog %d %v", n, err)
 	}
 
@@ -47,7 +48,7 @@ func TestRelayPublishesAfterBrokerReturns(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer pub.Close()
-	stop := start(&relay.Relay{DB: db, Publisher: pub, Log: quiet(), Interval: 20 * time.Millisecond})
+	stop := start(&relay.Relay{Store: postgres.NewOutbox(db), Publisher: pub, Log: quiet(), Interval: 20 * time.Millisecond})
 	defer stop()
 	select {
 	case a := <-got:
@@ -64,7 +65,7 @@ func TestRelayPublishesAfterBrokerReturns(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("start event never arrived")
 	}
-	if n, _, _ := db.OutboxBacklog(ctx); n != 0 {
+	if n, _, _ := postgres.NewOutbox(db).Backlog(ctx); n != 0 {
 		t.Fatalf("backlog after publishing: %d", n)
 	}
 }
@@ -76,7 +77,7 @@ func TestRelaysShareTheOutbox(t *testing.T) {
 	ctx := context.Background()
 	now := time.Now().UTC()
 	for range 40 {
-		if _, err := db.CreateMailout(ctx, domain.Mailout{Text: "hi", StartAt: now.Add(-time.Second), EndAt: now.Add(time.Hour)}); err != nil {
+		if _, err := postgres.NewMailouts(db).Create(ctx, domain.Mailout{Text: "hi", StartAt: now.Add(-time.Second), EndAt: now.Add(time.Hour)}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -87,7 +88,7 @@ func TestRelaysShareTheOutbox(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer pub.Close()
-		stop := start(&relay.Relay{DB: db, Publisher: pub, Log: quiet(), Interval: 10 * time.Millisecond, Batch: 3})
+		stop := start(&relay.Relay{Store: postgres.NewOutbox(db), Publisher: pub, Log: quiet(), Interval: 10 * time.Millisecond, Batch: 3})
 		defer stop()
 	}
 	seen := map[string]int{}

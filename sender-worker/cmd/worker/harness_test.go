@@ -17,6 +17,7 @@ import (
 
 	"mailing/sender-worker/internal/probesim"
 	"mailing/shared/domain"
+	"mailing/shared/postgres"
 )
 
 // logSink collects the JSON log lines of workers running in-process. The
@@ -79,7 +80,7 @@ func (p *pipeline) customersIn(n int, tz string, tags ...string) map[int64]int64
 	for range n {
 		p.next++
 		phone := "7916" + pad(p.next, 7)
-		c, err := p.db.CreateCustomer(context.Background(), domain.Customer{Phone: phone, PhoneCode: "916", Timezone: tz, Tags: tags})
+		c, err := postgres.NewCustomers(p.db).Create(context.Background(), domain.Customer{Phone: phone, PhoneCode: "916", Timezone: tz, Tags: tags})
 		if err != nil {
 			p.t.Fatal(err)
 		}
@@ -140,7 +141,7 @@ func (p *pipeline) settled(mailoutID int64, within time.Duration) map[string]int
 	p.t.Helper()
 	var c map[string]int
 	p.waitFor("messages of mailout "+strconv.FormatInt(mailoutID, 10)+" final", within, func() bool {
-		m, err := p.db.Mailout(context.Background(), mailoutID)
+		m, err := postgres.NewMailouts(p.db).Get(context.Background(), mailoutID)
 		if err != nil {
 			p.t.Fatal(err)
 		}

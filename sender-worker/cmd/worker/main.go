@@ -77,13 +77,14 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	}
 	defer client.Close()
 
-	plan := &planner.Planner{DB: db, Pub: pub, Log: log, Metrics: met.planner}
+	sending := postgres.NewSending(db)
+	plan := &planner.Planner{Store: sending, Pub: pub, Log: log, Metrics: met.planner}
 	send := sender.New(sender.Config{
-		DB: db, Pub: pub, Client: client, Log: log, Concurrency: cfg.Concurrency, Rate: float64(cfg.Rate),
+		Store: sending, Pub: pub, Client: client, Log: log, Concurrency: cfg.Concurrency, Rate: float64(cfg.Rate),
 		Policy:  retry.Policy{MaxAttempts: cfg.MaxAttempts, Base: cfg.BackoffBase, Max: cfg.BackoffMax},
 		Metrics: met.sender,
 	})
-	rec := &reconciler.Reconciler{DB: db, Planner: plan, Log: log, Interval: cfg.ReconcileInterval,
+	rec := &reconciler.Reconciler{Store: sending, Starter: plan, Pub: pub, Log: log, Interval: cfg.ReconcileInterval,
 		StaleClaim: cfg.StaleClaimAfter, Grace: cfg.LostJobAfter, Metrics: met.reconciler}
 
 	srv, ln, err := healthServer(cfg.HTTPAddr, db, pub, met, log)

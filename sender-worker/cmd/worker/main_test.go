@@ -123,7 +123,7 @@ func (p *pipeline) env(extra map[string]string) map[string]string {
 // their start time.
 func relay(ctx context.Context, db *postgres.DB, pub *broker.Publisher) {
 	for ctx.Err() == nil {
-		_, _ = db.RelayOutbox(ctx, 100, 100*time.Millisecond, func(ctx context.Context, evs []postgres.OutboxEvent) error {
+		_, _ = postgres.NewOutbox(db).Relay(ctx, 100, 100*time.Millisecond, func(ctx context.Context, evs []postgres.OutboxEvent) error {
 			msgs := make([]broker.Outgoing, len(evs))
 			for i, e := range evs {
 				var ev domain.MailoutStartEvent
@@ -148,7 +148,7 @@ func (p *pipeline) customers(n int, code string, tags ...string) map[int64]int64
 	for range n {
 		p.next++
 		phone := "7" + code + pad(p.next, 7)
-		c, err := p.db.CreateCustomer(context.Background(), domain.Customer{Phone: phone, PhoneCode: code, Timezone: "Europe/Moscow", Tags: tags})
+		c, err := postgres.NewCustomers(p.db).Create(context.Background(), domain.Customer{Phone: phone, PhoneCode: code, Timezone: "Europe/Moscow", Tags: tags})
 		if err != nil {
 			p.t.Fatal(err)
 		}
@@ -168,7 +168,7 @@ func pad(n, width int) string {
 
 func (p *pipeline) mailout(start, end time.Time, f domain.Filter) domain.Mailout {
 	p.t.Helper()
-	m, err := p.db.CreateMailout(context.Background(), domain.Mailout{Text: "Sale!", StartAt: start, EndAt: end, Filter: f})
+	m, err := postgres.NewMailouts(p.db).Create(context.Background(), domain.Mailout{Text: "Sale!", StartAt: start, EndAt: end, Filter: f})
 	if err != nil {
 		p.t.Fatal(err)
 	}
@@ -193,7 +193,7 @@ func (p *pipeline) settle(id int64, within time.Duration) map[string]int {
 			counts[s] = n
 		}
 		rows.Close()
-		m, err := p.db.Mailout(context.Background(), id)
+		m, err := postgres.NewMailouts(p.db).Get(context.Background(), id)
 		if err != nil {
 			p.t.Fatal(err)
 		}

@@ -8,6 +8,7 @@ import (
 
 	"mailing/sender-worker/internal/probesim"
 	"mailing/shared/domain"
+	"mailing/shared/postgres"
 )
 
 // noReconcile keeps the reconciler from starting due mailouts (its first
@@ -20,7 +21,7 @@ func noReconcile() map[string]string {
 // reschedule edits the mailout's start time as the API does.
 func (p *pipeline) reschedule(id int64, start time.Time) domain.Mailout {
 	p.t.Helper()
-	m, err := p.db.UpdateMailout(context.Background(), id, func(cur domain.Mailout) (domain.Mailout, error) {
+	m, err := postgres.NewMailouts(p.db).Update(context.Background(), id, func(cur domain.Mailout) (domain.Mailout, error) {
 		cur.StartAt = start
 		return cur, nil
 	})
@@ -104,14 +105,14 @@ func TestCancelledMailoutsStopSending(t *testing.T) {
 	// Cancelled before its start: it never sends.
 	now := time.Now()
 	future := p.mailout(now.Add(3*time.Second), now.Add(time.Hour), domain.Filter{Tags: []string{"future"}})
-	if _, err := p.db.CancelMailout(ctx, future.ID); err != nil {
+	if _, err := postgres.NewMailouts(p.db).Cancel(ctx, future.ID); err != nil {
 		t.Fatal(err)
 	}
 
 	// Cancelled while sending slowly: the rest is cancelled.
 	m := p.startNow(domain.Filter{Tags: []string{"running"}})
 	p.waitFor("first deliveries", 60*time.Second, func() bool { return len(p.deliveriesOf(m.ID)) >= 16 })
-	if _, err := p.db.CancelMailout(ctx, m.ID); err != nil {
+	if _, err := postgres.NewMailouts(p.db).Cancel(ctx, m.ID); err != nil {
 		t.Fatal(err)
 	}
 	cancelledAt := time.Now()
@@ -132,7 +133,7 @@ func TestCancelledMailoutsStopSending(t *testing.T) {
 	if late > 0 {
 		t.Errorf("%d deliveries arrived more than %s after the cancel", late, latency)
 	}
-	if got, _ := p.db.Mailout(ctx, m.ID); got.Status != domain.MailoutCancelled {
+	if got, _ := postgres.NewMailouts(p.db).Get(ctx, m.ID); got.Status != domain.MailoutCancelled {
 		t.Errorf("mailout %d is %s, want cancelled", m.ID, got.Status)
 	}
 
@@ -142,7 +143,7 @@ func TestCancelledMailoutsStopSending(t *testing.T) {
 	if msgs := p.messages(future.ID); len(msgs) != 0 {
 		t.Errorf("the mailout cancelled before its start has %d messages", len(msgs))
 	}
-	if got, _ := p.db.Mailout(ctx, future.ID); got.Status != domain.MailoutCancelled {
+	if got, _ := postgres.NewMailouts(p.db).Get(ctx, future.ID); got.Status != domain.MailoutCancelled {
 		t.Errorf("mailout %d is %s, want cancelled", future.ID, got.Status)
 	}
 }
@@ -179,7 +180,7 @@ func TestSendWindowAcrossTimeZones(t *testing.T) {
 		all[k] = v
 	}
 	create := func(end time.Time) domain.Mailout {
-		m, err := p.db.CreateMailout(context.Background(), domain.Mailout{Text: "Sale!", StartAt: now.Add(-time.Second),
+		m, err := postgres.NewMailouts(p.db).Create(context.Background(), domain.Mailout{Text: "Sale!", StartAt: now.Add(-time.Second),
 			EndAt: end, SendWindow: w, Filter: domain.Filter{Tags: []string{"w"}}})
 		if err != nil {
 			t.Fatal(err)
@@ -248,7 +249,7 @@ func TestShortDelayCreatedAfterLongOneStartsOnTime(t *testing.T) {
 			t.Errorf("delivery at %s, %s after start_at: held back", d.At, d.At.Sub(start))
 		}
 	}
-	if got, _ := p.db.Mailout(context.Background(), week.ID); got.Status != domain.MailoutScheduled || len(p.messages(week.ID)) != 0 {
+	if got, _ := postgres.NewMailouts(p.db).Get(context.Background(), week.ID); got.Status != domain.MailoutScheduled || len(p.messages(week.ID)) != 0 {
 		t.Errorf("mailout starting next week is %s with %d messages, want scheduled without any", got.Status, len(p.messages(week.ID)))
 	}
 }

@@ -17,7 +17,7 @@ const (
 	startEarly      = "early"       // not due yet: the event is delayed again
 	startFailed     = "failed"      // database or broker error: retried
 	startMalformed  = "malformed"   // undecodable event: dead-lettered
-	startOtherTopic = "other_topic" // an event of another topic: acknowledged
+	startOtherTopic = "other_topic" // an event of a topic the planner has no handler for: dead-lettered
 )
 
 // Metrics are the planner's metrics. A nil *Metrics counts nothing.

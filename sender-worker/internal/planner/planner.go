@@ -1,6 +1,7 @@
-// Package planner turns mailout start events into per-message jobs: it
-// starts a due mailout in the database (one set-based insert of its
-// messages) and streams one message.send job per pending message.
+// Package planner handles the mailout events of the start queue, each
+// topic by its own handler: a start event starts a due mailout in the
+// database (one set-based insert of its messages) and streams one
+// message.send job per pending message.
 package planner
 
 import (
@@ -8,7 +9,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"strconv"
 	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
@@ -16,8 +16,13 @@ import (
 	"mailing/shared/broker"
 	"mailing/shared/domain"
 	"mailing/shared/logging"
-	"mailing/shared/postgres"
 )
+
+// Store is what the planner needs of the database.
+type Store interface {
+	Start(ctx context.Context, id, version int64, now time.Time) (domain.StartResult, error)
+	PendingMessageIDs(ctx context.Context, mailoutID, afterID int64, limit int) ([]int64, error)
+}
 
 // Publisher sends messages to the broker with confirms.
 type Publisher interface {
@@ -26,10 +31,10 @@ type Publisher interface {
 
 // Planner handles the start queue.
 type Planner struct {
-	DB  *postgres.DB
-	Pub Publisher
-	Log *slog.Logger
-	Now func() time.Time
+	Store Store
+	Pub   Publisher
+	Log   *slog.Logger
+	Now   func() time.Time
 	// PageSize is how many jobs are read and published per round trip.
 	PageSize int
 	// Metrics counts starts and fan-outs; nil counts nothing.
@@ -43,22 +48,31 @@ func (p *Planner) now() time.Time {
 	return time.Now()
 }
 
-// Handle processes one delivery of the start queue and acks it once its
-// effects are committed and published; on a failure it is requeued after a
-// pause, so a database outage does not spin.
+// handlers maps each topic of the start queue to what the planner does
+// with its events. A topic that needs the planner to act gets an entry
+// here; an event of a topic without one is dead-lettered for inspection.
+var handlers = map[string]func(*Planner, context.Context, broker.Delivery){
+	domain.TopicMailoutStart: (*Planner).handleStart,
+}
+
+// Handle dispatches one delivery of the start queue on its topic.
 func (p *Planner) Handle(ctx context.Context, d broker.Delivery) {
 	topic, _ := d.Headers[broker.HeaderTopic].(string)
-	if topic != domain.TopicMailoutStart {
-		var ev struct {
-			MailoutID int64 `json:"mailout_id"`
-			Version   int64 `json:"version"`
-		}
-		_ = json.Unmarshal(d.Body, &ev)
+	handle, ok := handlers[topic]
+	if !ok {
 		p.Metrics.start(startOtherTopic)
-		p.Log.Info("mailout event received; nothing to do", "topic", topic, logging.MailoutID, ev.MailoutID, "version", ev.Version)
-		_ = d.Ack()
+		p.Log.Warn("mailout event of an unknown topic dead-lettered", "topic", topic,
+			logging.MailoutID, d.Headers[broker.HeaderMailoutID], "body", logging.Excerpt(string(d.Body), 256))
+		_ = d.Nack(false)
 		return
 	}
+	handle(p, ctx, d)
+}
+
+// handleStart starts the event's mailout and acks the event once its
+// effects are committed and published; on a failure it is requeued after
+// a pause, so a database outage does not spin.
+func (p *Planner) handleStart(ctx context.Context, d broker.Delivery) {
 	var ev domain.MailoutStartEvent
 	if err := json.Unmarshal(d.Body, &ev); err != nil || ev.MailoutID == 0 {
 		p.Metrics.start(startMalformed)
@@ -87,25 +101,25 @@ func (p *Planner) Handle(ctx context.Context, d broker.Delivery) {
 func (p *Planner) Start(ctx context.Context, id, version int64, event []byte) error {
 	log := p.Log.With(logging.MailoutID, id, "version", version)
 	began := time.Now()
-	res, err := p.DB.StartMailout(ctx, id, version, p.now())
+	res, err := p.Store.Start(ctx, id, version, p.now())
 	if err != nil {
 		return fmt.Errorf("start mailout %d: %w", id, err)
 	}
 	switch res.Outcome {
-	case postgres.StartStale:
+	case domain.StartStale:
 		p.Metrics.start(startStale)
 		log.Info("start event ignored", "reason", res.Reason)
 		return nil
-	case postgres.StartExpired:
+	case domain.StartExpired:
 		p.Metrics.start(startExpired)
 		log.Warn("mailout ended before it could start; finished without messages", "end_at", res.EndAt)
 		return nil
-	case postgres.StartTooEarly:
+	case domain.StartTooEarly:
 		p.Metrics.start(startEarly)
 		if event == nil {
 			return nil
 		}
-		delay := min(res.StartAt.Sub(p.now()), broker.MaxDelay)
+		delay := broker.DelayUntil(res.StartAt, p.now())
 		log.Info("start event early; delayed again", "start_at", res.StartAt, "delay_s", delay.Seconds())
 		return p.Pub.Publish(ctx, []broker.Outgoing{{
 			Queue: broker.StartQueue, Body: event, Delay: delay,
@@ -141,31 +155,17 @@ func (p *Planner) PublishJobs(ctx context.Context, mailoutID int64) (int, error)
 	total := 0
 	var after int64
 	for {
-		ids, err := p.DB.PendingMessageIDs(ctx, mailoutID, after, size)
+		ids, err := p.Store.PendingMessageIDs(ctx, mailoutID, after, size)
 		if err != nil {
 			return total, fmt.Errorf("read jobs of mailout %d: %w", mailoutID, err)
 		}
 		if len(ids) == 0 {
 			return total, nil
 		}
-		if err := p.Pub.Publish(ctx, Jobs(mailoutID, ids, 0)); err != nil {
+		if err := p.Pub.Publish(ctx, broker.SendJobs(mailoutID, ids, 0)); err != nil {
 			return total, fmt.Errorf("publish jobs of mailout %d: %w", mailoutID, err)
 		}
 		total += len(ids)
 		after = ids[len(ids)-1]
 	}
-}
-
-// Jobs builds message.send jobs for the given messages of one mailout.
-func Jobs(mailoutID int64, ids []int64, delay time.Duration) []broker.Outgoing {
-	out := make([]broker.Outgoing, len(ids))
-	for i, id := range ids {
-		body, _ := json.Marshal(domain.SendJob{MessageID: id, MailoutID: mailoutID})
-		out[i] = broker.Outgoing{
-			Queue: broker.SendQueue, Body: body, Delay: delay,
-			MessageID: strconv.FormatInt(id, 10),
-			Headers:   amqp.Table{broker.HeaderMailoutID: mailoutID, broker.HeaderMessageID: id},
-		}
-	}
-	return out
 }

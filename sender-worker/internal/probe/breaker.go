@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"mailing/shared/domain"
 	"sync"
 	"time"
 
@@ -159,7 +160,7 @@ func verdict(r Result) error {
 	switch {
 	case r.Outcome == Sent || r.Outcome == Permanent:
 		return nil
-	case r.Outcome == Auth, r.Reason == ReasonDeadline, r.Reason == ReasonCancelled:
+	case r.Outcome == Auth, r.Reason == domain.ReasonDeadline, r.Reason == domain.ReasonCancelled:
 		// A wrong token or our own end time says nothing about the API's
 		// health; Auth stops the sender by other means.
 		return errExcluded

@@ -3,6 +3,7 @@ package probe
 import (
 	"context"
 	"errors"
+	"mailing/shared/domain"
 	"net/http"
 	"slices"
 	"sync"
@@ -80,7 +81,7 @@ func TestBreakerOpensHalfOpensAndCloses(t *testing.T) {
 	hits := srv.hits.Load()
 	for range 20 {
 		r := mustSend(t, c, Deferred)
-		if r.Reason != ReasonBreakerOpen || r.RetryAfter < time.Second || r.HTTPStatus != 0 {
+		if r.Reason != domain.ReasonBreakerOpen || r.RetryAfter < time.Second || r.HTTPStatus != 0 {
 			t.Fatalf("deferred result %+v", r)
 		}
 	}
@@ -180,7 +181,7 @@ func TestBreakerIgnoresCallerDeadline(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 		r := c.Send(ctx, msg(1))
 		cancel()
-		if r.Reason != ReasonDeadline {
+		if r.Reason != domain.ReasonDeadline {
 			t.Fatalf("Send = %+v, want deadline", r)
 		}
 	}
@@ -196,7 +197,7 @@ func TestBreakerCountsTimeouts(t *testing.T) {
 		cfg.Breaker = BreakerConfig{ConsecutiveFailures: 2, OpenTimeout: time.Minute}
 	})
 	for range 2 {
-		if r := c.Send(context.Background(), msg(1)); r.Reason != ReasonTimeout {
+		if r := c.Send(context.Background(), msg(1)); r.Reason != domain.ReasonTimeout {
 			t.Fatalf("Send = %+v, want timeout", r)
 		}
 	}

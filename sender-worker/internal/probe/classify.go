@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"mailing/shared/domain"
 	"math"
 	"net/http"
 	"strconv"
@@ -38,23 +39,23 @@ func classify(status int, header http.Header, body []byte, tooLarge bool, now ti
 	case status == http.StatusOK:
 		return classifyOK(r, body, tooLarge)
 	case status == http.StatusUnauthorized || status == http.StatusForbidden:
-		r.Outcome, r.Reason = Auth, ReasonAuth
+		r.Outcome, r.Reason = Auth, domain.ReasonAuth
 	case status == http.StatusTooManyRequests:
-		r.Outcome, r.Reason = Transient, ReasonHTTP429
+		r.Outcome, r.Reason = Transient, domain.ReasonHTTP429
 		r.RetryAfter = parseRetryAfter(header.Get("Retry-After"), now)
 	case status == http.StatusRequestTimeout:
-		r.Outcome, r.Reason = Transient, ReasonHTTP408
+		r.Outcome, r.Reason = Transient, domain.ReasonHTTP408
 	case status >= 400 && status < 500:
-		r.Outcome, r.Reason = Permanent, ReasonRejected4xx
+		r.Outcome, r.Reason = Permanent, domain.ReasonRejected4xx
 	case status == http.StatusServiceUnavailable:
-		r.Outcome, r.Reason = Transient, ReasonHTTP503
+		r.Outcome, r.Reason = Transient, domain.ReasonHTTP503
 		r.RetryAfter = parseRetryAfter(header.Get("Retry-After"), now)
 	case status >= 500 && status < 600:
-		r.Outcome, r.Reason = Transient, ReasonHTTP5xx
+		r.Outcome, r.Reason = Transient, domain.ReasonHTTP5xx
 	default:
 		// Other 2xx, 3xx (redirects are not followed) and nonsense codes:
 		// something between us and the API is misbehaving; it may pass.
-		r.Outcome, r.Reason = Transient, ReasonUnexpectedStatus
+		r.Outcome, r.Reason = Transient, domain.ReasonUnexpectedStatus
 	}
 	return r
 }
@@ -62,7 +63,7 @@ func classify(status int, header http.Header, body []byte, tooLarge bool, now ti
 // classifyOK accepts a 200 only with a well-formed body and code 0: a 200
 // with anything else is never counted as sent.
 func classifyOK(r Result, body []byte, tooLarge bool) Result {
-	r.Outcome, r.Reason = Transient, ReasonBadResponse
+	r.Outcome, r.Reason = Transient, domain.ReasonBadResponse
 	if tooLarge {
 		r.Err = fmt.Errorf("answer larger than %d bytes", maxBody)
 		return r
@@ -77,11 +78,11 @@ func classifyOK(r Result, body []byte, tooLarge bool) Result {
 		return r
 	}
 	if *a.Code != 0 {
-		r.Reason = ReasonCodeNonzero
+		r.Reason = domain.ReasonCodeNonzero
 		r.Err = fmt.Errorf("answer code %d: %q", *a.Code, a.Message)
 		return r
 	}
-	r.Outcome, r.Reason = Sent, ReasonOK
+	r.Outcome, r.Reason = Sent, domain.ReasonOK
 	return r
 }
 

@@ -1,6 +1,7 @@
 package probe
 
 import (
+	"mailing/shared/domain"
 	"math"
 	"net/http"
 	"strings"
@@ -43,23 +44,23 @@ func TestClassifyWithoutServer(t *testing.T) {
 		body     string
 		tooLarge bool
 		outcome  Outcome
-		reason   string
+		reason   domain.Reason
 		retry    time.Duration
 	}{
-		{200, okBody, false, Sent, ReasonOK, 0},
-		{200, " \n" + okBody + "\n", false, Sent, ReasonOK, 0},
-		{200, okBody, true, Transient, ReasonBadResponse, 0},
-		{200, `{"code":0.5}`, false, Transient, ReasonBadResponse, 0},
-		{200, `[]`, false, Transient, ReasonBadResponse, 0},
-		{200, `{"code":-1}`, false, Transient, ReasonCodeNonzero, 0},
-		{204, "", false, Transient, ReasonUnexpectedStatus, 0},
-		{301, "", false, Transient, ReasonUnexpectedStatus, 0},
-		{999, "", false, Transient, ReasonUnexpectedStatus, 0},
-		{429, "", false, Transient, ReasonHTTP429, 3 * time.Second},
-		{503, "", false, Transient, ReasonHTTP503, 3 * time.Second},
-		{504, "", false, Transient, ReasonHTTP5xx, 0},
-		{451, "", false, Permanent, ReasonRejected4xx, 0},
-		{403, "", false, Auth, ReasonAuth, 0},
+		{200, okBody, false, Sent, domain.ReasonOK, 0},
+		{200, " \n" + okBody + "\n", false, Sent, domain.ReasonOK, 0},
+		{200, okBody, true, Transient, domain.ReasonBadResponse, 0},
+		{200, `{"code":0.5}`, false, Transient, domain.ReasonBadResponse, 0},
+		{200, `[]`, false, Transient, domain.ReasonBadResponse, 0},
+		{200, `{"code":-1}`, false, Transient, domain.ReasonCodeNonzero, 0},
+		{204, "", false, Transient, domain.ReasonUnexpectedStatus, 0},
+		{301, "", false, Transient, domain.ReasonUnexpectedStatus, 0},
+		{999, "", false, Transient, domain.ReasonUnexpectedStatus, 0},
+		{429, "", false, Transient, domain.ReasonHTTP429, 3 * time.Second},
+		{503, "", false, Transient, domain.ReasonHTTP503, 3 * time.Second},
+		{504, "", false, Transient, domain.ReasonHTTP5xx, 0},
+		{451, "", false, Permanent, domain.ReasonRejected4xx, 0},
+		{403, "", false, Auth, domain.ReasonAuth, 0},
 	}
 	for _, tt := range tests {
 		r := classify(tt.status, h, []byte(tt.body), tt.tooLarge, now)

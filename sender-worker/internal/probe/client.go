@@ -19,6 +19,7 @@ import (
 	"strings"
 	"time"
 
+	"mailing/shared/domain"
 	"mailing/shared/logging"
 )
 
@@ -173,20 +174,20 @@ func (c *Client) WaitReady(ctx context.Context) error { return c.breaker.waitRea
 
 // Send delivers m once. The attempt runs under the Client's Timeout and
 // under ctx, whose deadline is expected to be the mailout's end time: the
-// Result tells the two apart (ReasonTimeout vs ReasonDeadline).
+// Result tells the two apart (domain.ReasonTimeout vs domain.ReasonDeadline).
 func (c *Client) Send(ctx context.Context, m Message) Result {
 	if err := ctx.Err(); err != nil {
 		return c.done(ctx, m, contextResult(err))
 	}
 	phone, ok := parsePhone(m.Phone)
 	if !ok {
-		return c.done(ctx, m, Result{Outcome: Permanent, Reason: ReasonInvalidMessage,
+		return c.done(ctx, m, Result{Outcome: Permanent, Reason: domain.ReasonInvalidMessage,
 			Err: fmt.Errorf("phone %q is not 11 digits", logging.MaskPhone(m.Phone))})
 	}
 	report, ok := c.breaker.allow()
 	if !ok {
 		c.metrics.rejectedByBreaker()
-		return c.done(ctx, m, Result{Outcome: Deferred, Reason: ReasonBreakerOpen, RetryAfter: c.breaker.untilProbe()})
+		return c.done(ctx, m, Result{Outcome: Deferred, Reason: domain.ReasonBreakerOpen, RetryAfter: c.breaker.untilProbe()})
 	}
 	r := c.post(ctx, m, phone)
 	report(r)
@@ -198,14 +199,14 @@ func (c *Client) Send(ctx context.Context, m Message) Result {
 func (c *Client) post(ctx context.Context, m Message, phone int64) Result {
 	body, err := json.Marshal(request{ID: m.ID, Phone: phone, Text: m.Text})
 	if err != nil {
-		return Result{Outcome: Permanent, Reason: ReasonInvalidMessage, Err: fmt.Errorf("encode request: %w", err)}
+		return Result{Outcome: Permanent, Reason: domain.ReasonInvalidMessage, Err: fmt.Errorf("encode request: %w", err)}
 	}
 	actx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 	idStr := strconv.FormatInt(m.ID, 10)
 	req, err := http.NewRequestWithContext(actx, http.MethodPost, c.sendURL+idStr, bytes.NewReader(body))
 	if err != nil {
-		return Result{Outcome: Permanent, Reason: ReasonInvalidMessage, Err: fmt.Errorf("build request: %w", err)}
+		return Result{Outcome: Permanent, Reason: domain.ReasonInvalidMessage, Err: fmt.Errorf("build request: %w", err)}
 	}
 	req.Header.Set("Authorization", c.auth)
 	req.Header.Set("Content-Type", "application/json")
@@ -269,17 +270,17 @@ func transportResult(ctx, actx context.Context, err error) Result {
 	var netErr net.Error
 	if errors.Is(actx.Err(), context.DeadlineExceeded) || errors.Is(err, context.DeadlineExceeded) ||
 		(errors.As(err, &netErr) && netErr.Timeout()) {
-		return Result{Outcome: Transient, Reason: ReasonTimeout, Err: err}
+		return Result{Outcome: Transient, Reason: domain.ReasonTimeout, Err: err}
 	}
-	return Result{Outcome: Transient, Reason: ReasonConnection, Err: err}
+	return Result{Outcome: Transient, Reason: domain.ReasonConnection, Err: err}
 }
 
 // contextResult describes an attempt stopped by the caller's context.
 func contextResult(err error) Result {
 	if errors.Is(err, context.DeadlineExceeded) {
-		return Result{Outcome: Transient, Reason: ReasonDeadline, Err: err}
+		return Result{Outcome: Transient, Reason: domain.ReasonDeadline, Err: err}
 	}
-	return Result{Outcome: Transient, Reason: ReasonCancelled, Err: err}
+	return Result{Outcome: Transient, Reason: domain.ReasonCancelled, Err: err}
 }
 
 // parsePhone accepts exactly 11 ASCII digits.
@@ -338,7 +339,7 @@ func (c *Client) done(ctx context.Context, m Message, r Result) Result {
 		slog.Int64(logging.CustomerID, m.CustomerID),
 		slog.Int(logging.Attempt, m.Attempt),
 		slog.String(logging.Outcome, string(r.Outcome)),
-		slog.String("reason", r.Reason),
+		slog.String("reason", string(r.Reason)),
 		slog.Int(logging.HTTPStatus, r.HTTPStatus),
 		slog.Float64(logging.LatencyMS, float64(r.Latency.Microseconds())/1000),
 	}

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"mailing/shared/domain"
 	"mailing/shared/logging"
 )
 
@@ -22,44 +23,44 @@ func TestSendClassifiesAnswers(t *testing.T) {
 		name       string
 		handler    http.HandlerFunc
 		outcome    Outcome
-		reason     string
+		reason     domain.Reason
 		status     int
 		retryAtMin time.Duration // RetryAfter bounds, inclusive
 		retryAtMax time.Duration
 		excerpt    string // expected substring of BodyExcerpt
 	}{
-		{name: "200 ok", handler: answerWith(200, okBody), outcome: Sent, reason: ReasonOK, status: 200},
-		{name: "200 ok compact with extra field", handler: answerWith(200, `{"code":0,"message":"OK","extra":1}`), outcome: Sent, reason: ReasonOK, status: 200},
-		{name: "200 garbage", handler: answerWith(200, "<html>oops</html>"), outcome: Transient, reason: ReasonBadResponse, status: 200, excerpt: "<html>oops</html>"},
-		{name: "200 empty body", handler: answerWith(200, ""), outcome: Transient, reason: ReasonBadResponse, status: 200},
-		{name: "200 without code", handler: answerWith(200, `{"message":"OK"}`), outcome: Transient, reason: ReasonBadResponse, status: 200},
-		{name: "200 null", handler: answerWith(200, `null`), outcome: Transient, reason: ReasonBadResponse, status: 200},
-		{name: "200 code as string", handler: answerWith(200, `{"code":"0"}`), outcome: Transient, reason: ReasonBadResponse, status: 200},
-		{name: "200 trailing garbage", handler: answerWith(200, `{"code":0} x`), outcome: Transient, reason: ReasonBadResponse, status: 200},
-		{name: "200 oversized", handler: answerWith(200, `{"code":0,"message":"`+strings.Repeat("a", maxBody)+`"}`), outcome: Transient, reason: ReasonBadResponse, status: 200},
-		{name: "200 code 1", handler: answerWith(200, `{"code": 1, "message": "queue full"}`), outcome: Transient, reason: ReasonCodeNonzero, status: 200, excerpt: "queue full"},
-		{name: "201", handler: answerWith(201, okBody), outcome: Transient, reason: ReasonUnexpectedStatus, status: 201},
-		{name: "302", handler: answerWith(302, "", "Location", "/elsewhere"), outcome: Transient, reason: ReasonUnexpectedStatus, status: 302},
-		{name: "500", handler: answerWith(500, "boom"), outcome: Transient, reason: ReasonHTTP5xx, status: 500, excerpt: "boom"},
-		{name: "500 ignores Retry-After", handler: answerWith(500, "", "Retry-After", "30"), outcome: Transient, reason: ReasonHTTP5xx, status: 500},
-		{name: "502", handler: answerWith(502, "bad gateway"), outcome: Transient, reason: ReasonHTTP5xx, status: 502},
-		{name: "503 no Retry-After", handler: answerWith(503, ""), outcome: Transient, reason: ReasonHTTP503, status: 503},
+		{name: "200 ok", handler: answerWith(200, okBody), outcome: Sent, reason: domain.ReasonOK, status: 200},
+		{name: "200 ok compact with extra field", handler: answerWith(200, `{"code":0,"message":"OK","extra":1}`), outcome: Sent, reason: domain.ReasonOK, status: 200},
+		{name: "200 garbage", handler: answerWith(200, "<html>oops</html>"), outcome: Transient, reason: domain.ReasonBadResponse, status: 200, excerpt: "<html>oops</html>"},
+		{name: "200 empty body", handler: answerWith(200, ""), outcome: Transient, reason: domain.ReasonBadResponse, status: 200},
+		{name: "200 without code", handler: answerWith(200, `{"message":"OK"}`), outcome: Transient, reason: domain.ReasonBadResponse, status: 200},
+		{name: "200 null", handler: answerWith(200, `null`), outcome: Transient, reason: domain.ReasonBadResponse, status: 200},
+		{name: "200 code as string", handler: answerWith(200, `{"code":"0"}`), outcome: Transient, reason: domain.ReasonBadResponse, status: 200},
+		{name: "200 trailing garbage", handler: answerWith(200, `{"code":0} x`), outcome: Transient, reason: domain.ReasonBadResponse, status: 200},
+		{name: "200 oversized", handler: answerWith(200, `{"code":0,"message":"`+strings.Repeat("a", maxBody)+`"}`), outcome: Transient, reason: domain.ReasonBadResponse, status: 200},
+		{name: "200 code 1", handler: answerWith(200, `{"code": 1, "message": "queue full"}`), outcome: Transient, reason: domain.ReasonCodeNonzero, status: 200, excerpt: "queue full"},
+		{name: "201", handler: answerWith(201, okBody), outcome: Transient, reason: domain.ReasonUnexpectedStatus, status: 201},
+		{name: "302", handler: answerWith(302, "", "Location", "/elsewhere"), outcome: Transient, reason: domain.ReasonUnexpectedStatus, status: 302},
+		{name: "500", handler: answerWith(500, "boom"), outcome: Transient, reason: domain.ReasonHTTP5xx, status: 500, excerpt: "boom"},
+		{name: "500 ignores Retry-After", handler: answerWith(500, "", "Retry-After", "30"), outcome: Transient, reason: domain.ReasonHTTP5xx, status: 500},
+		{name: "502", handler: answerWith(502, "bad gateway"), outcome: Transient, reason: domain.ReasonHTTP5xx, status: 502},
+		{name: "503 no Retry-After", handler: answerWith(503, ""), outcome: Transient, reason: domain.ReasonHTTP503, status: 503},
 		{
 			name: "503 Retry-After seconds", handler: answerWith(503, "", "Retry-After", "17"),
-			outcome: Transient, reason: ReasonHTTP503, status: 503, retryAtMin: 17 * time.Second, retryAtMax: 17 * time.Second,
+			outcome: Transient, reason: domain.ReasonHTTP503, status: 503, retryAtMin: 17 * time.Second, retryAtMax: 17 * time.Second,
 		},
 		{
 			name: "429 Retry-After HTTP date", handler: answerWith(429, "slow down", "Retry-After", in2min),
-			outcome: Transient, reason: ReasonHTTP429, status: 429, retryAtMin: 100 * time.Second, retryAtMax: 121 * time.Second,
+			outcome: Transient, reason: domain.ReasonHTTP429, status: 429, retryAtMin: 100 * time.Second, retryAtMax: 121 * time.Second,
 		},
-		{name: "429 Retry-After garbage", handler: answerWith(429, "", "Retry-After", "soon"), outcome: Transient, reason: ReasonHTTP429, status: 429},
-		{name: "408", handler: answerWith(408, ""), outcome: Transient, reason: ReasonHTTP408, status: 408},
-		{name: "400", handler: answerWith(400, `{"error":"bad phone"}`), outcome: Permanent, reason: ReasonRejected4xx, status: 400, excerpt: "bad phone"},
-		{name: "404", handler: answerWith(404, ""), outcome: Permanent, reason: ReasonRejected4xx, status: 404},
-		{name: "422", handler: answerWith(422, ""), outcome: Permanent, reason: ReasonRejected4xx, status: 422},
-		{name: "409", handler: answerWith(409, ""), outcome: Permanent, reason: ReasonRejected4xx, status: 409},
-		{name: "401", handler: answerWith(401, "token expired"), outcome: Auth, reason: ReasonAuth, status: 401},
-		{name: "403", handler: answerWith(403, ""), outcome: Auth, reason: ReasonAuth, status: 403},
+		{name: "429 Retry-After garbage", handler: answerWith(429, "", "Retry-After", "soon"), outcome: Transient, reason: domain.ReasonHTTP429, status: 429},
+		{name: "408", handler: answerWith(408, ""), outcome: Transient, reason: domain.ReasonHTTP408, status: 408},
+		{name: "400", handler: answerWith(400, `{"error":"bad phone"}`), outcome: Permanent, reason: domain.ReasonRejected4xx, status: 400, excerpt: "bad phone"},
+		{name: "404", handler: answerWith(404, ""), outcome: Permanent, reason: domain.ReasonRejected4xx, status: 404},
+		{name: "422", handler: answerWith(422, ""), outcome: Permanent, reason: domain.ReasonRejected4xx, status: 422},
+		{name: "409", handler: answerWith(409, ""), outcome: Permanent, reason: domain.ReasonRejected4xx, status: 409},
+		{name: "401", handler: answerWith(401, "token expired"), outcome: Auth, reason: domain.ReasonAuth, status: 401},
+		{name: "403", handler: answerWith(403, ""), outcome: Auth, reason: domain.ReasonAuth, status: 403},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -134,7 +135,7 @@ func TestSendInvalidPhoneMakesNoRequest(t *testing.T) {
 		m := msg(1)
 		m.Phone = phone
 		r := c.Send(context.Background(), m)
-		if r.Outcome != Permanent || r.Reason != ReasonInvalidMessage {
+		if r.Outcome != Permanent || r.Reason != domain.ReasonInvalidMessage {
 			t.Fatalf("phone %q: %+v, want permanent invalid_message", phone, r)
 		}
 	}
@@ -154,7 +155,7 @@ func TestSendConnectionRefused(t *testing.T) {
 	}
 	c := newClient(t, "http://"+addr+"/v1", nil, nil)
 	r := c.Send(context.Background(), msg(1))
-	if r.Outcome != Transient || r.Reason != ReasonConnection || r.HTTPStatus != 0 || r.Err == nil {
+	if r.Outcome != Transient || r.Reason != domain.ReasonConnection || r.HTTPStatus != 0 || r.Err == nil {
 		t.Fatalf("Send = %+v, want transient connection with an error", r)
 	}
 }
@@ -181,7 +182,7 @@ func TestSendPerAttemptTimeout(t *testing.T) {
 	defer cancel()
 	start := time.Now()
 	r := c.Send(ctx, msg(1))
-	if r.Outcome != Transient || r.Reason != ReasonTimeout || r.HTTPStatus != 0 {
+	if r.Outcome != Transient || r.Reason != domain.ReasonTimeout || r.HTTPStatus != 0 {
 		t.Fatalf("Send = %+v, want transient timeout", r)
 	}
 	if took := time.Since(start); took < 200*time.Millisecond || took > 30*time.Second {
@@ -196,7 +197,7 @@ func TestSendCallerDeadline(t *testing.T) {
 	defer cancel()
 	start := time.Now()
 	r := c.Send(ctx, msg(1))
-	if r.Outcome != Transient || r.Reason != ReasonDeadline {
+	if r.Outcome != Transient || r.Reason != domain.ReasonDeadline {
 		t.Fatalf("Send = %+v, want transient deadline", r)
 	}
 	if took := time.Since(start); took < 200*time.Millisecond || took > 30*time.Second {
@@ -218,7 +219,7 @@ func TestSendCallerCancel(t *testing.T) {
 		cancel()
 	}()
 	r := c.Send(ctx, msg(1))
-	if r.Outcome != Transient || r.Reason != ReasonCancelled {
+	if r.Outcome != Transient || r.Reason != domain.ReasonCancelled {
 		t.Fatalf("Send = %+v, want transient cancelled", r)
 	}
 }
@@ -229,7 +230,7 @@ func TestSendAfterDeadlineMakesNoRequest(t *testing.T) {
 	ctx, cancel := context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
 	defer cancel()
 	r := c.Send(ctx, msg(1))
-	if r.Outcome != Transient || r.Reason != ReasonDeadline || !errors.Is(r.Err, context.DeadlineExceeded) {
+	if r.Outcome != Transient || r.Reason != domain.ReasonDeadline || !errors.Is(r.Err, context.DeadlineExceeded) {
 		t.Fatalf("Send = %+v, want transient deadline", r)
 	}
 	if srv.hits.Load() != 0 {
@@ -252,7 +253,7 @@ func TestSendStalledBodyIsNotSent(t *testing.T) {
 	t.Cleanup(func() { close(release) })
 	c := newClient(t, srv.base(), nil, func(cfg *Config) { cfg.Timeout = 200 * time.Millisecond })
 	r := c.Send(context.Background(), msg(1))
-	if r.Outcome != Transient || r.Reason != ReasonTimeout || r.HTTPStatus != 200 {
+	if r.Outcome != Transient || r.Reason != domain.ReasonTimeout || r.HTTPStatus != 200 {
 		t.Fatalf("Send = %+v, want transient timeout with status 200", r)
 	}
 }
@@ -275,7 +276,7 @@ func TestSendReusesConnectionsAfterErrors(t *testing.T) {
 	srv := newServer(t, answerWith(500, strings.Repeat("x", 10<<10)))
 	c := newClient(t, srv.base(), nil, func(cfg *Config) { cfg.Breaker.ConsecutiveFailures = 1000 })
 	for i := range 50 {
-		if r := c.Send(context.Background(), msg(int64(i+1))); r.Reason != ReasonHTTP5xx {
+		if r := c.Send(context.Background(), msg(int64(i+1))); r.Reason != domain.ReasonHTTP5xx {
 			t.Fatalf("request %d: %+v", i, r)
 		}
 	}

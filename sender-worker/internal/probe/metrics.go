@@ -3,6 +3,7 @@ package probe
 import (
 	"github.com/prometheus/client_golang/prometheus"
 
+	"mailing/shared/domain"
 	"mailing/shared/metrics"
 )
 
@@ -66,10 +67,10 @@ func (m *Metrics) end() {
 // observe records a request that was made. Outcomes and reasons come from
 // fixed sets (result.go), so the labels stay bounded.
 func (m *Metrics) observe(r Result) {
-	if m == nil || r.Reason == ReasonInvalidMessage {
+	if m == nil || r.Reason == domain.ReasonInvalidMessage {
 		return // no request was made
 	}
-	m.requests.WithLabelValues(string(r.Outcome), r.Reason).Inc()
+	m.requests.WithLabelValues(string(r.Outcome), string(r.Reason)).Inc()
 	m.duration.WithLabelValues(string(r.Outcome)).Observe(r.Latency.Seconds())
 }
 

@@ -7,6 +7,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"mailing/shared/domain"
 	"mailing/shared/metrics/metricstest"
 )
 
@@ -32,7 +33,7 @@ func TestMetricsFollowRequestsAndBreaker(t *testing.T) {
 		labels map[string]string
 		v      float64
 	}{
-		{"mailing_probe_requests_total", map[string]string{"outcome": "transient", "reason": ReasonHTTP5xx}, 2},
+		{"mailing_probe_requests_total", map[string]string{"outcome": "transient", "reason": string(domain.ReasonHTTP5xx)}, 2},
 		{"mailing_probe_request_duration_seconds", map[string]string{"outcome": "transient"}, 2},
 		{"mailing_probe_breaker_rejections_total", nil, 1},
 		{"mailing_probe_breaker_state", map[string]string{"state": "open"}, 1},
@@ -53,7 +54,7 @@ func TestMetricsFollowRequestsAndBreaker(t *testing.T) {
 	if v, _ := metricstest.Value(t, body, "mailing_probe_breaker_state", map[string]string{"state": "closed"}); v != 1 {
 		t.Errorf("breaker_state{closed} = %v after recovery, want 1", v)
 	}
-	if v, _ := metricstest.Value(t, body, "mailing_probe_requests_total", map[string]string{"outcome": "sent", "reason": ReasonOK}); v != 1 {
+	if v, _ := metricstest.Value(t, body, "mailing_probe_requests_total", map[string]string{"outcome": "sent", "reason": string(domain.ReasonOK)}); v != 1 {
 		t.Errorf("requests_total{sent} = %v, want 1", v)
 	}
 	metricstest.Check(t, body)

@@ -1,6 +1,10 @@
 package probe
 
-import "time"
+import (
+	"time"
+
+	"mailing/shared/domain"
+)
 
 // Outcome is what the sender does with a message after one Send.
 type Outcome string
@@ -21,32 +25,12 @@ const (
 	Deferred Outcome = "deferred"
 )
 
-// Reasons are short, stable and machine-readable: they end up in the
-// message's last error, logs and metric labels.
-const (
-	ReasonOK               = "ok"
-	ReasonTimeout          = "timeout"           // the per-attempt timeout (PROBE_TIMEOUT) fired
-	ReasonDeadline         = "deadline"          // the caller's deadline (the mailout's end time) hit
-	ReasonCancelled        = "cancelled"         // the caller's context was cancelled (shutdown, mailout cancelled)
-	ReasonConnection       = "connection"        // dial, reset, refused, TLS and similar transport errors
-	ReasonHTTP5xx          = "http_5xx"          // a 5xx other than 503
-	ReasonHTTP503          = "http_503"          // 503, Retry-After honoured
-	ReasonHTTP429          = "http_429"          // 429, Retry-After honoured
-	ReasonHTTP408          = "http_408"          // 408 Request Timeout: the server gave up waiting, a transient condition
-	ReasonBadResponse      = "bad_response"      // a 200 whose body is not {"code": <int>, ...}, or too large
-	ReasonCodeNonzero      = "code_nonzero"      // a 200 with "code" != 0
-	ReasonUnexpectedStatus = "unexpected_status" // a 1xx/2xx/3xx other than 200 (redirects are not followed)
-	ReasonRejected4xx      = "rejected_4xx"      // 400, 404, 422 and any other 4xx that is not 401/403/408/429
-	ReasonAuth             = "auth"              // 401 or 403
-	ReasonBreakerOpen      = "breaker_open"      // Deferred: no request made
-	ReasonInvalidMessage   = "invalid_message"   // Permanent, no request made: the phone is not 11 digits
-)
-
 // Result describes one Send.
 type Result struct {
 	Outcome Outcome
-	// Reason is one of the Reason constants.
-	Reason string
+	// Reason is one of domain's reason codes of the external API client:
+	// ok, timeout, deadline, cancelled, connection, http_5xx, ...
+	Reason domain.Reason
 	// HTTPStatus is 0 when no response was received.
 	HTTPStatus int
 	// RetryAfter is the wait the API asked for (429/503 Retry-After, as

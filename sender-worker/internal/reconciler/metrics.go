@@ -3,6 +3,7 @@ package reconciler
 import (
 	"github.com/prometheus/client_golang/prometheus"
 
+	"mailing/shared/domain"
 	"mailing/shared/metrics"
 )
 
@@ -57,7 +58,7 @@ func (m *Metrics) repaired(kind string, n int) {
 	switch kind {
 	case repairMessageExpired:
 		m.Messages.Final("expired", n)
-		m.Messages.Expired("overdue", n)
+		m.Messages.Expired(domain.ReasonExpired, n)
 	case repairMessageCanceled:
 		m.Messages.Final("cancelled", n)
 	case repairMailoutFinished:

@@ -10,15 +10,37 @@ import (
 	"log/slog"
 	"time"
 
-	"mailing/sender-worker/internal/planner"
+	"mailing/shared/broker"
+	"mailing/shared/domain"
 	"mailing/shared/logging"
-	"mailing/shared/postgres"
 )
+
+// Store is what the reconciler needs of the database: one repair each.
+type Store interface {
+	DueMailouts(ctx context.Context, now time.Time, limit int) ([]domain.MailoutRef, error)
+	ReleaseStaleClaims(ctx context.Context, now time.Time, olderThan time.Duration) ([]domain.MessageRef, error)
+	ExpireOverdue(ctx context.Context, now time.Time) (int64, error)
+	CancelStaleMessages(ctx context.Context, now time.Time) (int64, error)
+	LostJobs(ctx context.Context, now time.Time, grace time.Duration, limit int) ([]domain.MessageRef, error)
+	FinishMailouts(ctx context.Context, now time.Time) ([]int64, error)
+}
+
+// Starter starts a due mailout and publishes its jobs (the planner); a nil
+// event means nothing is re-published when it is early.
+type Starter interface {
+	Start(ctx context.Context, id, version int64, event []byte) error
+}
+
+// Publisher sends messages to the broker with confirms.
+type Publisher interface {
+	Publish(ctx context.Context, msgs []broker.Outgoing) error
+}
 
 // Reconciler runs repair passes on an interval.
 type Reconciler struct {
-	DB      *postgres.DB
-	Planner *planner.Planner
+	Store   Store
+	Starter Starter
+	Pub     Publisher
 	Log     *slog.Logger
 	// Interval between passes.
 	Interval time.Duration
@@ -58,18 +80,18 @@ func (r *Reconciler) Pass(ctx context.Context) error {
 	if r.Now != nil {
 		now = r.Now
 	}
-	due, err := r.DB.DueMailouts(ctx, now(), 100)
+	due, err := r.Store.DueMailouts(ctx, now(), 100)
 	if err != nil {
 		return err
 	}
 	for _, m := range due {
 		r.Log.Info("reconciler: starting a due mailout whose start event did not arrive", logging.MailoutID, m.ID)
-		if err := r.Planner.Start(ctx, m.ID, m.Version, nil); err != nil {
+		if err := r.Starter.Start(ctx, m.ID, m.Version, nil); err != nil {
 			return err
 		}
 		r.Metrics.repaired(repairMailoutStarted, 1)
 	}
-	released, err := r.DB.ReleaseStaleClaims(ctx, now(), r.StaleClaim)
+	released, err := r.Store.ReleaseStaleClaims(ctx, now(), r.StaleClaim)
 	if err != nil {
 		return err
 	}
@@ -82,13 +104,13 @@ func (r *Reconciler) Pass(ctx context.Context) error {
 			return err
 		}
 	}
-	if n, err := r.DB.ExpireOverdue(ctx, now()); err != nil {
+	if n, err := r.Store.ExpireOverdue(ctx, now()); err != nil {
 		return err
 	} else if n > 0 {
 		r.Metrics.repaired(repairMessageExpired, int(n))
 		r.Log.Info("reconciler: expired messages past their end time", "messages", n)
 	}
-	if n, err := r.DB.CancelStaleMessages(ctx, now()); err != nil {
+	if n, err := r.Store.CancelStaleMessages(ctx, now()); err != nil {
 		return err
 	} else if n > 0 {
 		r.Metrics.repaired(repairMessageCanceled, int(n))
@@ -97,7 +119,7 @@ func (r *Reconciler) Pass(ctx context.Context) error {
 	if err := r.republishLost(ctx, now()); err != nil {
 		return err
 	}
-	done, err := r.DB.FinishMailouts(ctx, now())
+	done, err := r.Store.FinishMailouts(ctx, now())
 	if err != nil {
 		return err
 	}
@@ -109,7 +131,7 @@ func (r *Reconciler) Pass(ctx context.Context) error {
 }
 
 func (r *Reconciler) republishLost(ctx context.Context, now time.Time) error {
-	lost, err := r.DB.LostJobs(ctx, now, r.Grace, 5000)
+	lost, err := r.Store.LostJobs(ctx, now, r.Grace, 5000)
 	if err != nil || len(lost) == 0 {
 		return err
 	}
@@ -121,13 +143,13 @@ func (r *Reconciler) republishLost(ctx context.Context, now time.Time) error {
 }
 
 // publish sends one job per message, a batch per mailout.
-func (r *Reconciler) publish(ctx context.Context, refs []postgres.JobRef, logMsg string) error {
+func (r *Reconciler) publish(ctx context.Context, refs []domain.MessageRef, logMsg string) error {
 	byMailout := map[int64][]int64{}
 	for _, j := range refs {
 		byMailout[j.MailoutID] = append(byMailout[j.MailoutID], j.MessageID)
 	}
 	for mailoutID, ids := range byMailout {
-		if err := r.Planner.Pub.Publish(ctx, planner.Jobs(mailoutID, ids, 0)); err != nil {
+		if err := r.Pub.Publish(ctx, broker.SendJobs(mailoutID, ids, 0)); err != nil {
 			return err
 		}
 		r.Log.Info(logMsg, logging.MailoutID, mailoutID, "messages", len(ids))

@@ -7,6 +7,8 @@ package retry
 import (
 	"math/rand/v2"
 	"time"
+
+	"mailing/shared/domain"
 )
 
 // Policy bounds the retries of one message.
@@ -20,14 +22,9 @@ type Policy struct {
 	Max time.Duration
 }
 
-// Reasons for giving up, stored as the message's last error.
-const (
-	AttemptsExhausted = "attempts_exhausted"
-	Expired           = "expired"
-)
-
 // Decision is either a retry (Retry true, at At, Delay after now) or giving
-// up (Retry false, with GiveUp one of AttemptsExhausted or Expired).
+// up (Retry false, with GiveUp domain.ReasonAttemptsExhausted or
+// domain.ReasonExpired).
 type Decision struct {
 	Retry bool
 	// At is when the next attempt may start: now + Delay.
@@ -35,7 +32,7 @@ type Decision struct {
 	// Delay is a whole number of seconds, ready to be handed to the broker's
 	// delay mechanism.
 	Delay  time.Duration
-	GiveUp string
+	GiveUp domain.Reason
 }
 
 // RetryAt returns a decision to try again at now+delay.
@@ -44,7 +41,7 @@ func RetryAt(now time.Time, delay time.Duration) Decision {
 }
 
 // GiveUp returns a decision not to try again, for reason.
-func GiveUp(reason string) Decision {
+func GiveUp(reason domain.Reason) Decision {
 	return Decision{GiveUp: reason}
 }
 
@@ -73,17 +70,17 @@ func Backoff(attempt int, base, max time.Duration, rnd func() float64) time.Dura
 // Decide tells what to do after delivery attempt number attempt (1 is the
 // first attempt) failed transiently at now.
 //
-//   - If another attempt would exceed policy.MaxAttempts: GiveUp(AttemptsExhausted).
+//   - If another attempt would exceed policy.MaxAttempts: GiveUp(domain.ReasonAttemptsExhausted).
 //   - Otherwise the wait is max(Backoff(attempt), retryAfter), the latter
 //     being the external API's Retry-After (zero when it sent none), rounded
 //     UP to whole seconds: the broker's delays have 1 s precision, and
 //     rounding down could let the retry start before the API asked or before
 //     the backoff elapsed.
-//   - If now+wait is at or after endAt: GiveUp(Expired), because no attempt
+//   - If now+wait is at or after endAt: GiveUp(domain.ReasonExpired), because no attempt
 //     may start at or after the mailout's end time.
 func Decide(now time.Time, attempt int, policy Policy, endAt time.Time, retryAfter time.Duration, rnd func() float64) Decision {
 	if attempt >= policy.MaxAttempts {
-		return GiveUp(AttemptsExhausted)
+		return GiveUp(domain.ReasonAttemptsExhausted)
 	}
 	wait := Backoff(attempt, policy.Base, policy.Max, rnd)
 	if retryAfter > wait {
@@ -91,7 +88,7 @@ func Decide(now time.Time, attempt int, policy Policy, endAt time.Time, retryAft
 	}
 	wait = CeilSecond(wait)
 	if !now.Add(wait).Before(endAt) {
-		return GiveUp(Expired)
+		return GiveUp(domain.ReasonExpired)
 	}
 	return RetryAt(now, wait)
 }

@@ -1,6 +1,7 @@
 package retry
 
 import (
+	"mailing/shared/domain"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -98,23 +99,23 @@ func TestDecide(t *testing.T) {
 		},
 		{
 			name: "attempts exhausted", attempt: 5, policy: policy, endAt: later,
-			want: GiveUp(AttemptsExhausted),
+			want: GiveUp(domain.ReasonAttemptsExhausted),
 		},
 		{
 			name: "attempts exhausted wins over expiry", attempt: 5, policy: policy, endAt: now,
-			want: GiveUp(AttemptsExhausted),
+			want: GiveUp(domain.ReasonAttemptsExhausted),
 		},
 		{
 			name: "single attempt policy never retries", attempt: 1, policy: Policy{MaxAttempts: 1, Base: time.Second, Max: time.Second}, endAt: later,
-			want: GiveUp(AttemptsExhausted),
+			want: GiveUp(domain.ReasonAttemptsExhausted),
 		},
 		{
 			name: "retry landing exactly at end_at expires", attempt: 1, policy: policy, endAt: now.Add(time.Second), rnd: 0,
-			want: GiveUp(Expired),
+			want: GiveUp(domain.ReasonExpired),
 		},
 		{
 			name: "rounding up pushes the retry onto end_at", attempt: 1, policy: policy, endAt: now.Add(2 * time.Second), rnd: 0.5,
-			want: GiveUp(Expired), // 1.5 s rounds to 2 s
+			want: GiveUp(domain.ReasonExpired), // 1.5 s rounds to 2 s
 		},
 		{
 			name: "retry one second before end_at", attempt: 1, policy: policy, endAt: now.Add(2 * time.Second), rnd: 0,
@@ -122,7 +123,7 @@ func TestDecide(t *testing.T) {
 		},
 		{
 			name: "end_at already passed", attempt: 1, policy: policy, endAt: now.Add(-time.Minute),
-			want: GiveUp(Expired),
+			want: GiveUp(domain.ReasonExpired),
 		},
 		{
 			name: "Retry-After longer than backoff wins", attempt: 1, policy: policy, endAt: later, retryAfter: 30 * time.Second,
@@ -138,7 +139,7 @@ func TestDecide(t *testing.T) {
 		},
 		{
 			name: "Retry-After beyond end_at expires", attempt: 1, policy: policy, endAt: now.Add(time.Minute), retryAfter: 2 * time.Minute,
-			want: GiveUp(Expired),
+			want: GiveUp(domain.ReasonExpired),
 		},
 		{
 			name: "negative Retry-After ignored", attempt: 2, policy: policy, endAt: later, retryAfter: -time.Hour, rnd: 0,
@@ -175,7 +176,7 @@ func TestDecideInvariants(t *testing.T) {
 		d := Decide(now, attempt, policy, endAt, retryAfter, r.Float64)
 		switch {
 		case attempt >= policy.MaxAttempts:
-			if d.Retry || d.GiveUp != AttemptsExhausted {
+			if d.Retry || d.GiveUp != domain.ReasonAttemptsExhausted {
 				t.Fatalf("attempt %d: %+v, want attempts_exhausted", attempt, d)
 			}
 		case d.Retry:
@@ -187,7 +188,7 @@ func TestDecideInvariants(t *testing.T) {
 			// Expiry is only allowed when even the longest possible wait
 			// reaches end_at.
 			longest := CeilSecond(max(capped(attempt, policy.Base, policy.Max), retryAfter))
-			if d.GiveUp != Expired || now.Add(longest).Before(endAt) {
+			if d.GiveUp != domain.ReasonExpired || now.Add(longest).Before(endAt) {
 				t.Fatalf("attempt %d retryAfter %v endAt +%v: unexpected give-up %+v", attempt, retryAfter, endAt.Sub(now), d)
 			}
 		}

@@ -2,14 +2,11 @@ package sender
 
 import (
 	"context"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"mailing/sender-worker/internal/probe"
-	"mailing/sender-worker/internal/retry"
 	"mailing/shared/domain"
 	"mailing/shared/metrics"
 )
@@ -92,7 +89,7 @@ func (m *Metrics) recorded(ctx context.Context, r result, startAt func(context.C
 	if m == nil {
 		return
 	}
-	reason := reasonLabel(r.out.Error)
+	reason := r.out.Reason.Label()
 	switch r.out.Status {
 	case domain.MessagePending:
 		if r.out.CountAttempt {
@@ -102,43 +99,13 @@ func (m *Metrics) recorded(ctx context.Context, r result, startAt func(context.C
 		}
 		return
 	case domain.MessageExpired:
-		m.Messages.Expired(reason, 1)
+		m.Messages.Expired(r.out.Reason, 1)
 	case domain.MessageSent:
 		if start, ok := m.starts.get(ctx, r.job.MailoutID, startAt); ok {
 			m.lag.Observe(max(r.out.At.Sub(start), 0).Seconds())
 		}
 	}
 	m.Messages.Final(string(r.out.Status), 1)
-}
-
-// knownReasons are the reason codes an outcome's error text starts with
-// (the client's reasons, the sender's and the retry policy's give-ups).
-// Only these become label values; anything else is "other".
-var knownReasons = map[string]bool{
-	probe.ReasonTimeout: true, probe.ReasonDeadline: true, probe.ReasonCancelled: true,
-	probe.ReasonConnection: true, probe.ReasonHTTP5xx: true, probe.ReasonHTTP503: true,
-	probe.ReasonHTTP429: true, probe.ReasonHTTP408: true, probe.ReasonBadResponse: true,
-	probe.ReasonCodeNonzero: true, probe.ReasonUnexpectedStatus: true, probe.ReasonRejected4xx: true,
-	probe.ReasonAuth: true, probe.ReasonBreakerOpen: true, probe.ReasonInvalidMessage: true,
-	ReasonOutsideWindow: true, ReasonWindowWait: true, ReasonAuthPause: true,
-	retry.AttemptsExhausted: true, retry.Expired: true,
-}
-
-// reasonLabel turns an outcome's error text ("http_5xx (HTTP 500)",
-// "expired: timeout", "end time reached during the attempt") into a
-// bounded label value: its leading reason code.
-func reasonLabel(text string) string {
-	if strings.HasPrefix(text, endDuringAttempt) {
-		return probe.ReasonDeadline
-	}
-	code := text
-	if i := strings.IndexFunc(text, func(r rune) bool { return (r < 'a' || r > 'z') && (r < '0' || r > '9') && r != '_' }); i >= 0 {
-		code = text[:i]
-	}
-	if knownReasons[code] {
-		return code
-	}
-	return "other"
 }
 
 // startTimes caches mailouts' start times for the delivery lag: a

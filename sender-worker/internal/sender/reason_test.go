@@ -9,7 +9,6 @@ import (
 	"mailing/sender-worker/internal/probe"
 	"mailing/sender-worker/internal/retry"
 	"mailing/shared/domain"
-	"mailing/shared/postgres"
 )
 
 // Every outcome carries the client's reason code, which the statistics
@@ -24,19 +23,19 @@ func TestOutcomesCarryTheClientsReasonCode(t *testing.T) {
 		attempts int
 		endIn    time.Duration
 		status   domain.MessageStatus
-		reason   string
+		reason   domain.Reason
 	}{
-		{"sent", probe.Result{Outcome: probe.Sent, Reason: probe.ReasonOK, HTTPStatus: 200}, 0, time.Hour, domain.MessageSent, ""},
-		{"rejected", probe.Result{Outcome: probe.Permanent, Reason: probe.ReasonRejected4xx, HTTPStatus: 400}, 0, time.Hour, domain.MessageFailed, "rejected_4xx"},
-		{"5xx retried", probe.Result{Outcome: probe.Transient, Reason: probe.ReasonHTTP5xx, HTTPStatus: 502}, 0, time.Hour, domain.MessagePending, "http_5xx"},
-		{"timeouts exhausted", probe.Result{Outcome: probe.Transient, Reason: probe.ReasonTimeout}, 2, time.Hour, domain.MessageFailed, "timeout"},
-		{"no time left to retry", probe.Result{Outcome: probe.Transient, Reason: probe.ReasonHTTP503, HTTPStatus: 503}, 0, time.Second, domain.MessageExpired, "http_503"},
-		{"end time during the attempt", probe.Result{Outcome: probe.Transient, Reason: probe.ReasonDeadline}, 0, time.Hour, domain.MessageExpired, "expired"},
-		{"auth", probe.Result{Outcome: probe.Auth, Reason: probe.ReasonAuth, HTTPStatus: 401}, 0, time.Hour, domain.MessagePending, "auth"},
-		{"breaker open", probe.Result{Outcome: probe.Deferred, Reason: probe.ReasonBreakerOpen, RetryAfter: 5 * time.Second}, 0, time.Hour, domain.MessagePending, "breaker_open"},
+		{"sent", probe.Result{Outcome: probe.Sent, Reason: domain.ReasonOK, HTTPStatus: 200}, 0, time.Hour, domain.MessageSent, ""},
+		{"rejected", probe.Result{Outcome: probe.Permanent, Reason: domain.ReasonRejected4xx, HTTPStatus: 400}, 0, time.Hour, domain.MessageFailed, "rejected_4xx"},
+		{"5xx retried", probe.Result{Outcome: probe.Transient, Reason: domain.ReasonHTTP5xx, HTTPStatus: 502}, 0, time.Hour, domain.MessagePending, "http_5xx"},
+		{"timeouts exhausted", probe.Result{Outcome: probe.Transient, Reason: domain.ReasonTimeout}, 2, time.Hour, domain.MessageFailed, "timeout"},
+		{"no time left to retry", probe.Result{Outcome: probe.Transient, Reason: domain.ReasonHTTP503, HTTPStatus: 503}, 0, time.Second, domain.MessageExpired, "http_503"},
+		{"end time during the attempt", probe.Result{Outcome: probe.Transient, Reason: domain.ReasonDeadline}, 0, time.Hour, domain.MessageExpired, "expired"},
+		{"auth", probe.Result{Outcome: probe.Auth, Reason: domain.ReasonAuth, HTTPStatus: 401}, 0, time.Hour, domain.MessagePending, "auth"},
+		{"breaker open", probe.Result{Outcome: probe.Deferred, Reason: domain.ReasonBreakerOpen, RetryAfter: 5 * time.Second}, 0, time.Hour, domain.MessagePending, "breaker_open"},
 	} {
-		job := &postgres.Job{MessageID: 1, MailoutID: 2, Attempts: c.attempts, EndAt: now.Add(c.endIn)}
-		out := withReason(s.decide(job, c.res, now), c.res).out
+		job := &domain.ClaimedMessage{MessageID: 1, MailoutID: 2, Attempts: c.attempts, EndAt: now.Add(c.endIn)}
+		out := s.decide(job, c.res, now).out
 		if out.Status != c.status || out.Reason != c.reason {
 			t.Errorf("%s: %s with reason %q, want %s with %q", c.name, out.Status, out.Reason, c.status, c.reason)
 		}

@@ -21,8 +21,14 @@ import (
 	"mailing/shared/broker"
 	"mailing/shared/domain"
 	"mailing/shared/logging"
-	"mailing/shared/postgres"
 )
+
+// Store is what the sender needs of the database.
+type Store interface {
+	Claim(ctx context.Context, ids []int64, now time.Time) ([]domain.ClaimedMessage, error)
+	Record(ctx context.Context, outs []domain.Outcome) (int64, error)
+	MailoutStartAt(ctx context.Context, id int64) (time.Time, error)
+}
 
 // Publisher sends messages to the broker with confirms.
 type Publisher interface {
@@ -31,7 +37,7 @@ type Publisher interface {
 
 // Config holds the sender's dependencies and settings.
 type Config struct {
-	DB          *postgres.DB
+	Store       Store
 	Pub         Publisher
 	Client      *probe.Client
 	Log         *slog.Logger
@@ -51,7 +57,7 @@ type Sender struct {
 	cfg     Config
 	slots   chan struct{}
 	limiter *rate.Limiter
-	claims  *group[int64, *postgres.Job]
+	claims  *group[int64, *domain.ClaimedMessage]
 	records *group[result, struct{}]
 	rndMu   sync.Mutex
 	rnd     *rand.Rand
@@ -66,8 +72,8 @@ type Sender struct {
 
 // result is a decided outcome with what must follow it.
 type result struct {
-	out      postgres.Outcome
-	job      *postgres.Job
+	out      domain.Outcome
+	job      *domain.ClaimedMessage
 	followUp *broker.Outgoing // a delayed retry job or a dead letter
 }
 
@@ -192,16 +198,16 @@ func (s *Sender) pause(ctx context.Context, d time.Duration) {
 	s.pauseMu.Unlock()
 }
 
-func (s *Sender) claimBatch(ctx context.Context, ids []int64) ([]*postgres.Job, error) {
-	jobs, err := s.cfg.DB.ClaimMessages(ctx, ids, s.cfg.Now())
+func (s *Sender) claimBatch(ctx context.Context, ids []int64) ([]*domain.ClaimedMessage, error) {
+	jobs, err := s.cfg.Store.Claim(ctx, ids, s.cfg.Now())
 	if err != nil {
 		return nil, err
 	}
-	byID := make(map[int64]*postgres.Job, len(jobs))
+	byID := make(map[int64]*domain.ClaimedMessage, len(jobs))
 	for i := range jobs {
 		byID[jobs[i].MessageID] = &jobs[i]
 	}
-	out := make([]*postgres.Job, len(ids))
+	out := make([]*domain.ClaimedMessage, len(ids))
 	for i, id := range ids {
 		// Two copies of one job in a batch get one claim: only the first
 		// copy sends.
@@ -215,7 +221,7 @@ func (s *Sender) claimBatch(ctx context.Context, ids []int64) ([]*postgres.Job, 
 // dead letters. A failed publish is logged, not returned: the outcome is
 // committed, and the reconciler re-publishes a retry whose job is missing.
 func (s *Sender) recordBatch(ctx context.Context, rs []result) ([]struct{}, error) {
-	outs := make([]postgres.Outcome, len(rs))
+	outs := make([]domain.Outcome, len(rs))
 	var follow []broker.Outgoing
 	for i, r := range rs {
 		outs[i] = r.out
@@ -223,12 +229,12 @@ func (s *Sender) recordBatch(ctx context.Context, rs []result) ([]struct{}, erro
 			follow = append(follow, *r.followUp)
 		}
 	}
-	if _, err := s.cfg.DB.RecordOutcomes(ctx, outs); err != nil {
+	if _, err := s.cfg.Store.Record(ctx, outs); err != nil {
 		return nil, err
 	}
 	for _, r := range rs {
 		s.logOutcome(r)
-		s.cfg.Metrics.recorded(ctx, r, s.cfg.DB.MailoutStartAt)
+		s.cfg.Metrics.recorded(ctx, r, s.cfg.Store.MailoutStartAt)
 	}
 	s.publishFollowUps(ctx, follow, 200*time.Millisecond, time.Second, 3*time.Second)
 	return make([]struct{}, len(rs)), nil
@@ -285,7 +291,7 @@ func (s *Sender) logOutcome(r result) {
 			msg = "message deferred"
 		}
 		attrs = append(attrs, slog.Time("next_attempt_at", r.out.NextAttemptAt))
-		if r.out.Error == ReasonWindowWait {
+		if r.out.Reason == domain.ReasonWindowWait {
 			attrs = append(attrs, slog.String("timezone", r.job.Timezone))
 		}
 	}

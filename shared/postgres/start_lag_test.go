@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"mailing/shared/domain"
+	"mailing/shared/postgres"
 	"mailing/shared/postgres/pgtest"
 )
 
@@ -14,16 +15,16 @@ func TestMailoutStartAt(t *testing.T) {
 	db := pgtest.Open(t)
 	ctx := context.Background()
 	start := time.Now().Add(time.Hour).UTC().Truncate(time.Second)
-	m, err := db.CreateMailout(ctx, domain.Mailout{Text: "hi", StartAt: start, EndAt: start.Add(time.Hour)})
+	m, err := postgres.NewMailouts(db).Create(ctx, domain.Mailout{Text: "hi", StartAt: start, EndAt: start.Add(time.Hour)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := db.MailoutStartAt(ctx, m.ID)
+	got, err := postgres.NewSending(db).MailoutStartAt(ctx, m.ID)
 	if err != nil || !got.Equal(start) {
 		t.Fatalf("MailoutStartAt = %v, %v; want %v", got, err, start)
 	}
 	var de *domain.Error
-	if _, err := db.MailoutStartAt(ctx, m.ID+1000); !errors.As(err, &de) || de.Code != domain.CodeNotFound {
+	if _, err := postgres.NewSending(db).MailoutStartAt(ctx, m.ID+1000); !errors.As(err, &de) || de.Code != domain.CodeNotFound {
 		t.Fatalf("missing mailout: %v, want not found", err)
 	}
 }

@@ -1,0 +1,78 @@
+package httpapi
+
+import (
+	"context"
+	"time"
+
+	"mailing/shared/domain"
+	"mailing/shared/mailouts"
+	"mailing/shared/postgres"
+)
+
+// CustomerStore is what the handlers need of the customer directory.
+type CustomerStore interface {
+	Create(ctx context.Context, c domain.Customer) (domain.Customer, error)
+	Get(ctx context.Context, id int64) (domain.Customer, error)
+	Update(ctx context.Context, c domain.Customer, replaceTags bool) (domain.Customer, error)
+	Delete(ctx context.Context, id int64) error
+	AddTag(ctx context.Context, id int64, tag string) (domain.Customer, error)
+	RemoveTag(ctx context.Context, id, tagID int64) (domain.Customer, error)
+	List(ctx context.Context, f domain.CustomerFilter, p domain.Page) ([]domain.Customer, error)
+	StartImport(ctx context.Context, onConflict postgres.ImportConflict) (*postgres.Importer, error)
+	Analyze(ctx context.Context) error
+}
+
+// RefStore is what the handlers need of the reference data.
+type RefStore interface {
+	PhoneCodes(ctx context.Context, prefix string, p domain.Page) ([]domain.PhoneCode, error)
+	PhoneCode(ctx context.Context, id int64) (domain.PhoneCode, error)
+	CreatePhoneCode(ctx context.Context, code string) (domain.PhoneCode, error)
+	UpdatePhoneCode(ctx context.Context, id int64, code string) (domain.PhoneCode, error)
+	DeletePhoneCode(ctx context.Context, id int64) error
+	Timezones(ctx context.Context, prefix string, p domain.Page) ([]domain.Timezone, error)
+	Timezone(ctx context.Context, id int64) (domain.Timezone, error)
+	CreateTimezone(ctx context.Context, name string) (domain.Timezone, error)
+	UpdateTimezone(ctx context.Context, id int64, name string) (domain.Timezone, error)
+	DeleteTimezone(ctx context.Context, id int64) error
+	Tags(ctx context.Context, prefix string, p domain.Page) ([]domain.Tag, error)
+	Tag(ctx context.Context, id int64) (domain.Tag, error)
+	UpdateTag(ctx context.Context, id int64, name string) (domain.Tag, error)
+	DeleteTag(ctx context.Context, id int64) error
+}
+
+// StatsStore is what the handlers need of messages and statistics.
+type StatsStore interface {
+	Message(ctx context.Context, id int64) (domain.Message, error)
+	Messages(ctx context.Context, f domain.MessageFilter, p domain.Page) ([]domain.Message, error)
+	MailoutMessages(ctx context.Context, id int64, status domain.MessageStatus, p domain.Page) ([]domain.Message, error)
+	MessageStats(ctx context.Context, f domain.StatsFilter, p domain.Page) (domain.OverallStats, []domain.MailoutSummary, error)
+	MailoutStats(ctx context.Context, id int64, now time.Time) (domain.MailoutStats, error)
+}
+
+// UserStore is what sign-in needs of the local accounts.
+type UserStore interface {
+	PasswordHash(ctx context.Context, username string) (string, error)
+}
+
+// Pinger checks that the database answers, for /readyz.
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
+
+// Stores are the server's data sources.
+type Stores struct {
+	Customers CustomerStore
+	Refs      RefStore
+	Mailouts  mailouts.Store
+	Stats     StatsStore
+	Users     UserStore
+	Health    Pinger
+}
+
+// PostgresStores are the stores on one PostgreSQL database.
+func PostgresStores(db *postgres.DB) Stores {
+	return Stores{
+		Customers: postgres.NewCustomers(db), Refs: postgres.NewRefs(db), Mailouts: postgres.NewMailouts(db),
+		Stats: postgres.NewStats(db), Users: postgres.NewUsers(db), Health: db,
+	}
+}

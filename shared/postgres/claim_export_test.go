@@ -1,4 +1,0 @@
-package postgres
-
-// ClaimSQLForTest is the claim statement, for plan checks.
-const ClaimSQLForTest = claimSQL
