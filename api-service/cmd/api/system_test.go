@@ -121,7 +121,11 @@ func TestMailoutCreatedWhileBrokerUnreachableStartsWhenItIsBack(t *testing.T) {
 			Status string `json:"status"`
 		} `json:"items"`
 	}
-	api.call("GET", fmt.Sprintf("/api/messages?mailout_id=%d", m.ID), "", http.StatusOK, &msgs)
+	// probe-sim counts a delivery before the worker commits its outcome.
+	waitFor(t, "both messages recorded as sent", func() (string, bool) {
+		api.call("GET", fmt.Sprintf("/api/messages?mailout_id=%d", m.ID), "", http.StatusOK, &msgs)
+		return fmt.Sprint(msgs.Items), len(msgs.Items) == 2 && msgs.Items[0].Status == "sent" && msgs.Items[1].Status == "sent"
+	})
 	seen := map[string]int{}
 	for _, d := range deliveries {
 		seen[fmt.Sprint(d.Phone)] += d.Count
