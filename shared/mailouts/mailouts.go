@@ -69,10 +69,7 @@ func (s *Service) Create(ctx context.Context, in domain.MailoutInput) (domain.Ma
 	if err != nil {
 		return domain.Mailout{}, err
 	}
-	if m, err = s.store.Create(ctx, m); err != nil {
-		return domain.Mailout{}, err
-	}
-	return s.changed(ctx, metrics.MailoutCreated, "mailout created", m), nil
+	return s.done(ctx, metrics.MailoutCreated, "mailout created")(s.store.Create(ctx, m))
 }
 
 // Get returns one mailout with its filter and audience.
@@ -88,59 +85,35 @@ func (s *Service) List(ctx context.Context, f domain.MailoutFilter, p domain.Pag
 // Update applies in to mailout id under the edit rules of its status.
 func (s *Service) Update(ctx context.Context, id int64, in domain.MailoutInput) (domain.Mailout, error) {
 	now := s.now()
-	m, err := s.store.Update(ctx, id, func(cur domain.Mailout) (domain.Mailout, error) {
+	return s.done(ctx, metrics.MailoutUpdated, "mailout updated")(s.store.Update(ctx, id, func(cur domain.Mailout) (domain.Mailout, error) {
 		return in.Apply(cur, now)
-	})
-	if err != nil {
-		return domain.Mailout{}, err
-	}
-	return s.changed(ctx, metrics.MailoutUpdated, "mailout updated", m), nil
+	}))
 }
 
 // AddTag adds tag to a scheduled mailout's filter.
 func (s *Service) AddTag(ctx context.Context, id int64, tag string) (domain.Mailout, error) {
-	m, err := s.store.AddTag(ctx, id, tag)
-	if err != nil {
-		return domain.Mailout{}, err
-	}
-	return s.changed(ctx, metrics.MailoutUpdated, "mailout tag added", m), nil
+	return s.done(ctx, metrics.MailoutUpdated, "mailout tag added")(s.store.AddTag(ctx, id, tag))
 }
 
 // RemoveTag removes tag tagID from a scheduled mailout's filter.
 func (s *Service) RemoveTag(ctx context.Context, id, tagID int64) (domain.Mailout, error) {
-	m, err := s.store.RemoveTag(ctx, id, tagID)
-	if err != nil {
-		return domain.Mailout{}, err
-	}
-	return s.changed(ctx, metrics.MailoutUpdated, "mailout tag removed", m, "tag_id", tagID), nil
+	return s.done(ctx, metrics.MailoutUpdated, "mailout tag removed", "tag_id", tagID)(s.store.RemoveTag(ctx, id, tagID))
 }
 
 // AddPhoneCode adds code to a scheduled mailout's filter.
 func (s *Service) AddPhoneCode(ctx context.Context, id int64, code string) (domain.Mailout, error) {
-	m, err := s.store.AddPhoneCode(ctx, id, code)
-	if err != nil {
-		return domain.Mailout{}, err
-	}
-	return s.changed(ctx, metrics.MailoutUpdated, "mailout phone code added", m), nil
+	return s.done(ctx, metrics.MailoutUpdated, "mailout phone code added")(s.store.AddPhoneCode(ctx, id, code))
 }
 
 // RemovePhoneCode removes phone code codeID from a scheduled mailout's
 // filter.
 func (s *Service) RemovePhoneCode(ctx context.Context, id, codeID int64) (domain.Mailout, error) {
-	m, err := s.store.RemovePhoneCode(ctx, id, codeID)
-	if err != nil {
-		return domain.Mailout{}, err
-	}
-	return s.changed(ctx, metrics.MailoutUpdated, "mailout phone code removed", m, "phone_code_id", codeID), nil
+	return s.done(ctx, metrics.MailoutUpdated, "mailout phone code removed", "phone_code_id", codeID)(s.store.RemovePhoneCode(ctx, id, codeID))
 }
 
 // Cancel stops a mailout; its unsent messages are cancelled with it.
 func (s *Service) Cancel(ctx context.Context, id int64) (domain.Mailout, error) {
-	m, err := s.store.Cancel(ctx, id)
-	if err != nil {
-		return domain.Mailout{}, err
-	}
-	return s.changed(ctx, metrics.MailoutCancelled, "mailout cancelled", m), nil
+	return s.done(ctx, metrics.MailoutCancelled, "mailout cancelled")(s.store.Cancel(ctx, id))
 }
 
 // Delete removes a mailout that has no messages.
@@ -157,12 +130,18 @@ func (s *Service) Delete(ctx context.Context, id int64) error {
 // the mailout, never the whole message.
 const textExcerptRunes = 32
 
-// changed counts and logs a committed change and returns m.
-func (s *Service) changed(ctx context.Context, event, msg string, m domain.Mailout, extra ...any) domain.Mailout {
-	s.metrics.Event(event)
-	args := append([]any{logging.MailoutID, m.ID, "status", m.Status, "version", m.Version,
-		"start_at", m.StartAt, "end_at", m.EndAt, "tags", m.Filter.Tags, "phone_codes", m.Filter.PhoneCodes,
-		"audience", m.Audience, "text_excerpt", logging.Excerpt(m.Text, textExcerptRunes)}, extra...)
-	logging.FromContext(ctx, s.log).Info(msg, args...)
-	return m
+// done returns what finishes a change: unless the store failed, it counts
+// event and logs msg with the mailout's state after the change.
+func (s *Service) done(ctx context.Context, event, msg string, extra ...any) func(domain.Mailout, error) (domain.Mailout, error) {
+	return func(m domain.Mailout, err error) (domain.Mailout, error) {
+		if err != nil {
+			return domain.Mailout{}, err
+		}
+		s.metrics.Event(event)
+		args := append([]any{logging.MailoutID, m.ID, "status", m.Status, "version", m.Version,
+			"start_at", m.StartAt, "end_at", m.EndAt, "tags", m.Filter.Tags, "phone_codes", m.Filter.PhoneCodes,
+			"audience", m.Audience, "text_excerpt", logging.Excerpt(m.Text, textExcerptRunes)}, extra...)
+		logging.FromContext(ctx, s.log).Info(msg, args...)
+		return m, nil
+	}
 }
