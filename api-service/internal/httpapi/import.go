@@ -108,8 +108,8 @@ func (s *Server) importCustomers(c *gin.Context) {
 		}})
 		return
 	}
-	mode := postgres.ImportConflict(c.DefaultQuery("on_conflict", string(postgres.ImportSkip)))
-	if mode != postgres.ImportSkip && mode != postgres.ImportUpdate {
+	mode := domain.ImportConflict(c.DefaultQuery("on_conflict", string(domain.ImportSkip)))
+	if mode != domain.ImportSkip && mode != domain.ImportUpdate {
 		writeError(c, domain.Invalid(map[string]string{"on_conflict": "must be skip or update"}))
 		return
 	}
@@ -194,7 +194,7 @@ func answerImportFailure(c *gin.Context, run *importRun, err error) {
 // share a phone and the writers cannot collide.
 type importRun struct {
 	db          *postgres.DB
-	mode        postgres.ImportConflict
+	mode        domain.ImportConflict
 	defaultTZ   string
 	log         *slog.Logger
 	debug       bool
@@ -224,7 +224,7 @@ type importRun struct {
 // records.
 type importBatch struct {
 	seq  int
-	rows []postgres.ImportRow
+	rows []domain.ImportRow
 	mark importMark
 }
 
@@ -313,9 +313,9 @@ func (r *importRun) add(rec *importRecord) {
 		return
 	}
 	if r.batch.rows == nil {
-		r.batch.rows = make([]postgres.ImportRow, 0, importBatchSize)
+		r.batch.rows = make([]domain.ImportRow, 0, importBatchSize)
 	}
-	r.batch.rows = append(r.batch.rows, postgres.ImportRow{Line: rec.line, Customer: cust})
+	r.batch.rows = append(r.batch.rows, domain.ImportRow{Line: rec.line, Customer: cust})
 }
 
 // reject counts a rejected record and lists it while there is room.
@@ -398,7 +398,7 @@ func (r *importRun) writeAll(ctx context.Context, batches <-chan importBatch, ca
 		if ctx.Err() != nil {
 			return context.Cause(ctx)
 		}
-		var out postgres.ImportBatch
+		var out domain.ImportBatch
 		var err error
 		if len(b.rows) > 0 {
 			if im == nil {
@@ -421,7 +421,7 @@ func (r *importRun) writeAll(ctx context.Context, batches <-chan importBatch, ca
 }
 
 // commit records a stored batch.
-func (r *importRun) commit(b importBatch, out postgres.ImportBatch) {
+func (r *importRun) commit(b importBatch, out domain.ImportBatch) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.inserted += out.Inserted
@@ -432,7 +432,7 @@ func (r *importRun) commit(b importBatch, out postgres.ImportBatch) {
 
 // logWritten logs one debug line per written customer; the check keeps a
 // million-row import from formatting a million discarded lines.
-func (r *importRun) logWritten(ctx context.Context, written []postgres.ImportedCustomer) {
+func (r *importRun) logWritten(ctx context.Context, written []domain.ImportedCustomer) {
 	if !r.debug {
 		return
 	}
