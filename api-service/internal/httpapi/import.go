@@ -18,6 +18,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"mailing/api-service/internal/jsoninput"
 	"mailing/shared/domain"
 	"mailing/shared/logging"
 	"mailing/shared/postgres"
@@ -607,13 +608,13 @@ func decodeLine(raw []byte, rec *importRecord) {
 func lineProblem(err error) string {
 	if field, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
 		field = strings.Trim(field, `"`)
-		if serverOwned[field] {
+		if jsoninput.ServerOwned(field) {
 			return field + " is set by the server and cannot be given"
 		}
 		return fmt.Sprintf("unknown field %q", field)
 	}
 	var de *domain.Error
-	if !errors.As(decodeProblem(err), &de) {
+	if !errors.As(jsoninput.Problem(err), &de) {
 		return "invalid JSON"
 	}
 	if len(de.Fields) > 0 {
