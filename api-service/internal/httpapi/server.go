@@ -3,6 +3,7 @@
 package httpapi
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"time"
@@ -10,6 +11,8 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"mailing/api-service/internal/auth"
+	"mailing/api-service/internal/importer"
+	"mailing/shared/domain"
 	"mailing/shared/postgres"
 )
 
@@ -43,6 +46,7 @@ type Server struct {
 	engine    *gin.Engine
 	metrics   *Metrics
 	scrape    http.Handler
+	imports   *importer.Importer
 
 	importMaxBytes int64
 }
@@ -61,6 +65,7 @@ func New(cfg Config) *Server {
 	if s.importMaxBytes <= 0 {
 		s.importMaxBytes = defaultImportMaxBytes
 	}
+	s.imports = importer.New(importer.Config{Store: importStore{cfg.DB}, DefaultTimezone: cfg.DefaultTimezone, Log: cfg.Log})
 	if s.limiter == nil {
 		s.limiter = auth.NewLimiter(time.Second, 10)
 	}
@@ -73,3 +78,14 @@ func New(cfg Config) *Server {
 
 // ServeHTTP makes the server an http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.engine.ServeHTTP(w, r) }
+
+// importStore gives the import engine the store's batch writers.
+type importStore struct{ *postgres.DB }
+
+func (s importStore) StartImport(ctx context.Context, onConflict domain.ImportConflict) (importer.BatchWriter, error) {
+	w, err := s.DB.StartImport(ctx, onConflict)
+	if err != nil {
+		return nil, err // not a typed nil
+	}
+	return w, nil
+}
