@@ -235,7 +235,7 @@ const docTemplate = `{
                     "200": {
                         "description": "OK",
                         "schema": {
-                            "$ref": "#/definitions/internal_httpapi.ImportResult"
+                            "$ref": "#/definitions/mailing_api-service_internal_importer.Result"
                         }
                     },
                     "400": {
@@ -3271,54 +3271,6 @@ const docTemplate = `{
                 }
             }
         },
-        "internal_httpapi.ImportError": {
-            "type": "object",
-            "properties": {
-                "error": {
-                    "type": "string",
-                    "example": "phone must match 7XXXXXXXXXX (11 digits starting with 7)"
-                },
-                "line": {
-                    "type": "integer",
-                    "example": 3
-                },
-                "phone": {
-                    "type": "string",
-                    "example": "7916123"
-                }
-            }
-        },
-        "internal_httpapi.ImportResult": {
-            "type": "object",
-            "properties": {
-                "errors": {
-                    "type": "array",
-                    "items": {
-                        "$ref": "#/definitions/internal_httpapi.ImportError"
-                    }
-                },
-                "errors_truncated": {
-                    "type": "boolean",
-                    "example": false
-                },
-                "inserted": {
-                    "type": "integer",
-                    "example": 9997
-                },
-                "rejected": {
-                    "type": "integer",
-                    "example": 2
-                },
-                "skipped": {
-                    "type": "integer",
-                    "example": 1
-                },
-                "updated": {
-                    "type": "integer",
-                    "example": 0
-                }
-            }
-        },
         "internal_httpapi.Index": {
             "type": "object",
             "properties": {
@@ -3579,6 +3531,54 @@ const docTemplate = `{
                 "token_type": {
                     "type": "string",
                     "example": "bearer"
+                }
+            }
+        },
+        "mailing_api-service_internal_importer.Result": {
+            "type": "object",
+            "properties": {
+                "errors": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/mailing_api-service_internal_importer.RowError"
+                    }
+                },
+                "errors_truncated": {
+                    "type": "boolean",
+                    "example": false
+                },
+                "inserted": {
+                    "type": "integer",
+                    "example": 9997
+                },
+                "rejected": {
+                    "type": "integer",
+                    "example": 2
+                },
+                "skipped": {
+                    "type": "integer",
+                    "example": 1
+                },
+                "updated": {
+                    "type": "integer",
+                    "example": 0
+                }
+            }
+        },
+        "mailing_api-service_internal_importer.RowError": {
+            "type": "object",
+            "properties": {
+                "error": {
+                    "type": "string",
+                    "example": "phone must match 7XXXXXXXXXX (11 digits starting with 7)"
+                },
+                "line": {
+                    "type": "integer",
+                    "example": 3
+                },
+                "phone": {
+                    "type": "string",
+                    "example": "7916123"
                 }
             }
         }

@@ -20,7 +20,7 @@ func TestCustomerPagesMatchFilter(t *testing.T) {
 	r := rand.New(rand.NewPCG(7, 7))
 	tags := []string{"a", "b", "c", "rare"}
 	codes := []string{"900", "901", "902"}
-	var rows []postgres.ImportRow
+	var rows []domain.ImportRow
 	for i := range 600 {
 		c := domain.Customer{Phone: fmt.Sprintf("7900%07d", i), PhoneCode: codes[r.IntN(3)], Timezone: "Europe/Moscow", Tags: []string{}}
 		for _, tag := range tags[:3] {
@@ -31,9 +31,9 @@ func TestCustomerPagesMatchFilter(t *testing.T) {
 		if i%97 == 0 {
 			c.Tags = append(c.Tags, "rare")
 		}
-		rows = append(rows, postgres.ImportRow{Line: int64(i + 1), Customer: c})
+		rows = append(rows, domain.ImportRow{Line: int64(i + 1), Customer: c})
 	}
-	im := startImport(t, db, postgres.ImportSkip)
+	im := startImport(t, db, domain.ImportSkip)
 	res, err := im.Write(ctx, rows)
 	if err != nil || res.Inserted != len(rows) {
 		t.Fatalf("seed: %+v %v", res, err)

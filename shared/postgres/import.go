@@ -14,44 +14,6 @@ import (
 	"mailing/shared/domain"
 )
 
-// ImportConflict says what an import does with a phone that is already stored.
-type ImportConflict string
-
-const (
-	// ImportSkip leaves the stored customer as it is.
-	ImportSkip ImportConflict = "skip"
-	// ImportUpdate overwrites the stored phone code and time zone and
-	// replaces the stored tags with the row's.
-	ImportUpdate ImportConflict = "update"
-)
-
-// ImportRow is one validated customer and the line of the upload it came from.
-type ImportRow struct {
-	Line     int64
-	Customer domain.Customer
-}
-
-// ImportDuplicate is a row not written because an earlier row of the same
-// batch had its phone.
-type ImportDuplicate struct {
-	Line  int64
-	Phone string
-}
-
-// ImportedCustomer is a row an import wrote.
-type ImportedCustomer struct {
-	Line     int64
-	ID       int64
-	Inserted bool // false: an existing customer was updated
-}
-
-// ImportBatch is what one Importer.Write stored.
-type ImportBatch struct {
-	Inserted, Updated, Skipped int
-	Duplicates                 []ImportDuplicate  // in line order
-	Written                    []ImportedCustomer // in line order
-}
-
 // Importer writes customers in batches through one pooled connection with
 // a private staging table: each Write COPYs the batch into staging and
 // merges it with a few set-based statements, in one transaction. Not safe
@@ -59,7 +21,7 @@ type ImportBatch struct {
 // with distinct phones.
 type Importer struct {
 	conn       *sql.Conn
-	onConflict ImportConflict
+	onConflict domain.ImportConflict
 }
 
 // The staging table lives in the importer's session only and is emptied by
@@ -84,8 +46,8 @@ var importColumns = []string{"line", "phone", "phone_code", "timezone", "tags"}
 const replan = pgx.QueryExecModeExec
 
 // StartImport reserves a connection and prepares its staging table.
-func (s *Customers) StartImport(ctx context.Context, onConflict ImportConflict) (*Importer, error) {
-	if onConflict != ImportSkip && onConflict != ImportUpdate {
+func (s *Customers) StartImport(ctx context.Context, onConflict domain.ImportConflict) (*Importer, error) {
+	if !onConflict.Valid() {
 		return nil, fmt.Errorf("start import: unknown conflict mode %q", onConflict)
 	}
 	conn, err := s.db.sql.Conn(ctx)
@@ -132,7 +94,7 @@ func (im *Importer) withPgx(fn func(*pgx.Conn) error) error {
 // Write stores one batch in one transaction. A row repeating the phone of an
 // earlier row of the batch is returned as a duplicate and not written; a
 // phone stored before, even by an earlier Write, counts as existing.
-func (im *Importer) Write(ctx context.Context, rows []ImportRow) (ImportBatch, error) {
+func (im *Importer) Write(ctx context.Context, rows []domain.ImportRow) (domain.ImportBatch, error) {
 	unique, out := dedupeBatch(rows)
 	if len(unique) == 0 {
 		return out, nil
@@ -143,19 +105,19 @@ func (im *Importer) Write(ctx context.Context, rows []ImportRow) (ImportBatch, e
 		})
 	})
 	if err != nil {
-		return ImportBatch{}, translate(err, "customer import")
+		return domain.ImportBatch{}, translate(err, "customer import")
 	}
 	return out, nil
 }
 
 // dedupeBatch keeps the first row of each phone within the batch.
-func dedupeBatch(rows []ImportRow) ([]ImportRow, ImportBatch) {
-	var out ImportBatch
+func dedupeBatch(rows []domain.ImportRow) ([]domain.ImportRow, domain.ImportBatch) {
+	var out domain.ImportBatch
 	seen := make(map[string]struct{}, len(rows))
-	unique := make([]ImportRow, 0, len(rows))
+	unique := make([]domain.ImportRow, 0, len(rows))
 	for _, r := range rows {
 		if _, dup := seen[r.Customer.Phone]; dup {
-			out.Duplicates = append(out.Duplicates, ImportDuplicate{Line: r.Line, Phone: r.Customer.Phone})
+			out.Duplicates = append(out.Duplicates, domain.ImportDuplicate{Line: r.Line, Phone: r.Customer.Phone})
 			continue
 		}
 		seen[r.Customer.Phone] = struct{}{}
@@ -164,12 +126,12 @@ func dedupeBatch(rows []ImportRow) ([]ImportRow, ImportBatch) {
 	return unique, out
 }
 
-func (im *Importer) writeBatch(ctx context.Context, tx pgx.Tx, rows []ImportRow, out *ImportBatch) error {
+func (im *Importer) writeBatch(ctx context.Context, tx pgx.Tx, rows []domain.ImportRow, out *domain.ImportBatch) error {
 	if err := copyImportRows(ctx, tx, rows); err != nil {
 		return err
 	}
 	dropped := map[int64]bool{}
-	if im.onConflict == ImportSkip {
+	if im.onConflict == domain.ImportSkip {
 		// Known phones leave before anything is registered, so a skipped
 		// row adds no code, zone or tag.
 		stored, err := dropStoredPhones(ctx, tx)
@@ -184,7 +146,7 @@ func (im *Importer) writeBatch(ctx context.Context, tx pgx.Tx, rows []ImportRow,
 		return err
 	}
 	var err error
-	if im.onConflict == ImportUpdate {
+	if im.onConflict == domain.ImportUpdate {
 		out.Written, err = upsertImportRows(ctx, tx)
 	} else {
 		out.Written, err = insertImportRows(ctx, tx)
@@ -204,7 +166,7 @@ func (im *Importer) writeBatch(ctx context.Context, tx pgx.Tx, rows []ImportRow,
 	return nil
 }
 
-func copyImportRows(ctx context.Context, tx pgx.Tx, rows []ImportRow) error {
+func copyImportRows(ctx context.Context, tx pgx.Tx, rows []domain.ImportRow) error {
 	src := pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) {
 		c := rows[i].Customer
 		return []any{rows[i].Line, c.Phone, c.PhoneCode, c.Timezone, c.Tags}, nil
@@ -241,7 +203,7 @@ RETURNING r.line`, replan)
 // registerImportRefs adds the new phone codes, time zones and tags of the
 // rows not dropped to their reference tables. The NOT EXISTS spares the
 // sequences: ON CONFLICT alone would burn an id per value and batch.
-func registerImportRefs(ctx context.Context, tx pgx.Tx, rows []ImportRow, dropped map[int64]bool) error {
+func registerImportRefs(ctx context.Context, tx pgx.Tx, rows []domain.ImportRow, dropped map[int64]bool) error {
 	codes, zones, tags := distinctRefs(rows, dropped)
 	_, err := tx.Exec(ctx, `
 WITH c AS (
@@ -261,7 +223,7 @@ ORDER BY 1 ON CONFLICT (name) DO NOTHING`, replan, codes, zones, tags)
 	return nil
 }
 
-func distinctRefs(rows []ImportRow, dropped map[int64]bool) (codes, zones, tags []string) {
+func distinctRefs(rows []domain.ImportRow, dropped map[int64]bool) (codes, zones, tags []string) {
 	seenCode, seenZone, seenTag := map[string]bool{}, map[string]bool{}, map[string]bool{}
 	codes, zones, tags = []string{}, []string{}, []string{}
 	for _, r := range rows {
@@ -289,7 +251,7 @@ func distinctRefs(rows []ImportRow, dropped map[int64]bool) (codes, zones, tags 
 
 // insertImportRows inserts the staged customers whose phone is new and links
 // their tags, in one statement.
-func insertImportRows(ctx context.Context, tx pgx.Tx) ([]ImportedCustomer, error) {
+func insertImportRows(ctx context.Context, tx pgx.Tx) ([]domain.ImportedCustomer, error) {
 	rows, err := tx.Query(ctx, `
 WITH up AS (
     INSERT INTO customers (phone, phone_code, timezone)
@@ -309,7 +271,7 @@ SELECT r.line, up.id, true FROM up JOIN import_rows r ON r.phone = up.phone`, re
 
 // upsertImportRows inserts new customers, overwrites existing ones and makes
 // each written customer's tags exactly the row's.
-func upsertImportRows(ctx context.Context, tx pgx.Tx) ([]ImportedCustomer, error) {
+func upsertImportRows(ctx context.Context, tx pgx.Tx) ([]domain.ImportedCustomer, error) {
 	rows, err := tx.Query(ctx, `
 WITH up AS (
     INSERT INTO customers (phone, phone_code, timezone)
@@ -347,9 +309,9 @@ ON CONFLICT DO NOTHING`, replan)
 	return written, nil
 }
 
-func collectImported(rows pgx.Rows) ([]ImportedCustomer, error) {
-	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (ImportedCustomer, error) {
-		var w ImportedCustomer
+func collectImported(rows pgx.Rows) ([]domain.ImportedCustomer, error) {
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (domain.ImportedCustomer, error) {
+		var w domain.ImportedCustomer
 		err := row.Scan(&w.Line, &w.ID, &w.Inserted)
 		return w, err
 	})

@@ -11,14 +11,14 @@ import (
 	"mailing/shared/postgres/pgtest"
 )
 
-func importRow(line int64, phone, code, zone string, tags ...string) postgres.ImportRow {
+func importRow(line int64, phone, code, zone string, tags ...string) domain.ImportRow {
 	if tags == nil {
 		tags = []string{}
 	}
-	return postgres.ImportRow{Line: line, Customer: domain.Customer{Phone: phone, PhoneCode: code, Timezone: zone, Tags: tags}}
+	return domain.ImportRow{Line: line, Customer: domain.Customer{Phone: phone, PhoneCode: code, Timezone: zone, Tags: tags}}
 }
 
-func startImport(t *testing.T, db *postgres.DB, mode postgres.ImportConflict) *postgres.Importer {
+func startImport(t *testing.T, db *postgres.DB, mode domain.ImportConflict) *postgres.Importer {
 	t.Helper()
 	im, err := postgres.NewCustomers(db).StartImport(context.Background(), mode)
 	if err != nil {
@@ -44,9 +44,9 @@ func TestImportSkipAcrossBatches(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	im := startImport(t, db, postgres.ImportSkip)
+	im := startImport(t, db, domain.ImportSkip)
 
-	first, err := im.Write(ctx, []postgres.ImportRow{
+	first, err := im.Write(ctx, []domain.ImportRow{
 		importRow(2, "79160000001", "916", "Asia/Tokyo", "vip", "new"),
 		importRow(3, "79160000002", "001", "Europe/Moscow"),
 		importRow(4, "79160000001", "916", "Europe/Moscow"),   // repeated in the batch
@@ -58,14 +58,14 @@ func TestImportSkipAcrossBatches(t *testing.T) {
 	if first.Inserted != 2 || first.Updated != 0 || first.Skipped != 1 {
 		t.Fatalf("first batch counts: %+v", first)
 	}
-	if want := []postgres.ImportDuplicate{{Line: 4, Phone: "79160000001"}}; !reflect.DeepEqual(first.Duplicates, want) {
+	if want := []domain.ImportDuplicate{{Line: 4, Phone: "79160000001"}}; !reflect.DeepEqual(first.Duplicates, want) {
 		t.Fatalf("first batch duplicates %+v, want %+v", first.Duplicates, want)
 	}
 	if len(first.Written) != 2 || first.Written[0].Line != 2 || first.Written[1].Line != 3 || !first.Written[0].Inserted {
 		t.Fatalf("written rows: %+v", first.Written)
 	}
 
-	second, err := im.Write(ctx, []postgres.ImportRow{
+	second, err := im.Write(ctx, []domain.ImportRow{
 		importRow(7, "79160000003", "916", "Europe/Moscow", "vip"),
 		importRow(6, "79160000002", "916", "Europe/Moscow"), // stored by the first batch
 	})
@@ -123,8 +123,8 @@ func TestImportUpdateReplacesTags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	im := startImport(t, db, postgres.ImportUpdate)
-	res, err := im.Write(ctx, []postgres.ImportRow{
+	im := startImport(t, db, domain.ImportUpdate)
+	res, err := im.Write(ctx, []domain.ImportRow{
 		importRow(1, "79160000001", "903", "Asia/Tokyo", "b", "c"),
 		importRow(2, "79160000002", "916", "Europe/Moscow"),
 		importRow(3, "79160000003", "916", "Europe/Moscow", "c"),
@@ -135,7 +135,7 @@ func TestImportUpdateReplacesTags(t *testing.T) {
 	if res.Inserted != 1 || res.Updated != 2 || res.Skipped != 0 {
 		t.Fatalf("counts: %+v", res)
 	}
-	want := []postgres.ImportedCustomer{{Line: 1, ID: old.ID}, {Line: 2, ID: untagged.ID}}
+	want := []domain.ImportedCustomer{{Line: 1, ID: old.ID}, {Line: 2, ID: untagged.ID}}
 	if !reflect.DeepEqual(res.Written[:2], want) || !res.Written[2].Inserted {
 		t.Fatalf("written: %+v", res.Written)
 	}
@@ -156,15 +156,15 @@ func TestImportFailedBatchKeepsEarlierOnes(t *testing.T) {
 	ctx := context.Background()
 	// One connection: the importer's session is the one inspected afterwards.
 	db.SQL().SetMaxOpenConns(1)
-	im, err := postgres.NewCustomers(db).StartImport(ctx, postgres.ImportSkip)
+	im, err := postgres.NewCustomers(db).StartImport(ctx, domain.ImportSkip)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := im.Write(ctx, []postgres.ImportRow{importRow(1, "79160000001", "916", "Europe/Moscow", "t")}); err != nil {
+	if _, err := im.Write(ctx, []domain.ImportRow{importRow(1, "79160000001", "916", "Europe/Moscow", "t")}); err != nil {
 		t.Fatal(err)
 	}
 	// The store trusts its caller to validate; the schema still refuses.
-	_, err = im.Write(ctx, []postgres.ImportRow{
+	_, err = im.Write(ctx, []domain.ImportRow{
 		importRow(2, "79160000002", "916", "Europe/Moscow", "t"),
 		importRow(3, "12345", "916", "Europe/Moscow"),
 	})
@@ -189,8 +189,8 @@ func TestImportFailedBatchKeepsEarlierOnes(t *testing.T) {
 		t.Fatal("staging tables outlived the import")
 	}
 	// A new import on the same session starts clean.
-	im2 := startImport(t, db, postgres.ImportSkip)
-	res, err := im2.Write(ctx, []postgres.ImportRow{importRow(1, "79160000001", "916", "Europe/Moscow")})
+	im2 := startImport(t, db, domain.ImportSkip)
+	res, err := im2.Write(ctx, []domain.ImportRow{importRow(1, "79160000001", "916", "Europe/Moscow")})
 	if err != nil || res.Skipped != 1 || len(res.Duplicates) != 0 {
 		t.Fatalf("second import: %+v %v", res, err)
 	}

@@ -13,18 +13,12 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"mailing/api-service/internal/jsoninput"
 	"mailing/shared/domain"
 )
 
 // maxJSONBody bounds every JSON request body.
 const maxJSONBody = 1 << 20
-
-// serverOwned fields are set by the service; a client that sends them is
-// told so instead of being silently ignored.
-var serverOwned = map[string]bool{
-	"id": true, "status": true, "version": true, "created_at": true,
-	"updated_at": true, "audience": true,
-}
 
 // decodeJSON reads one JSON object into dst, rejecting unknown and
 // server-owned fields, trailing data and oversized bodies.
@@ -42,11 +36,11 @@ func decodeJSON(c *gin.Context, dst any) error {
 	}
 	var keys map[string]json.RawMessage
 	if err := json.Unmarshal(body, &keys); err != nil {
-		return domain.Errorf(domain.CodeInvalid, "request body must be a JSON object: %s", jsonProblem(err))
+		return domain.Errorf(domain.CodeInvalid, "request body must be a JSON object: %s", jsoninput.Detail(err))
 	}
 	var owned []string
 	for k := range keys {
-		if serverOwned[k] {
+		if jsoninput.ServerOwned(k) {
 			owned = append(owned, k)
 		}
 	}
@@ -61,56 +55,12 @@ func decodeJSON(c *gin.Context, dst any) error {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
-		return decodeProblem(err)
+		return jsoninput.Problem(err)
 	}
 	if dec.More() {
 		return domain.Errorf(domain.CodeInvalid, "request body must hold exactly one JSON object")
 	}
 	return nil
-}
-
-// decodeProblem turns encoding/json errors into field-level messages.
-func decodeProblem(err error) error {
-	var typeErr *json.UnmarshalTypeError
-	if errors.As(err, &typeErr) && typeErr.Field != "" {
-		return domain.Invalid(map[string]string{typeErr.Field: "must be " + jsonKind(typeErr.Type.String())})
-	}
-	msg := err.Error()
-	if strings.HasPrefix(msg, "json: unknown field ") {
-		field := strings.Trim(strings.TrimPrefix(msg, "json: unknown field "), `"`)
-		return &domain.Error{Code: domain.CodeInvalid, Message: fmt.Sprintf("unknown field %q", field), Fields: map[string]string{field: "unknown field"}}
-	}
-	var parseErr interface{ Error() string }
-	if errors.As(err, &parseErr) && strings.Contains(msg, "parsing time") {
-		return domain.Errorf(domain.CodeInvalid, "times must be RFC 3339, e.g. 2026-12-01T09:00:00Z")
-	}
-	return domain.Errorf(domain.CodeInvalid, "invalid JSON: %s", jsonProblem(err))
-}
-
-func jsonProblem(err error) string {
-	var syn *json.SyntaxError
-	if errors.As(err, &syn) {
-		return fmt.Sprintf("syntax error at byte %d", syn.Offset)
-	}
-	var typeErr *json.UnmarshalTypeError
-	if errors.As(err, &typeErr) {
-		return "expected an object"
-	}
-	return strings.TrimPrefix(err.Error(), "json: ")
-}
-
-func jsonKind(goType string) string {
-	switch {
-	case strings.Contains(goType, "[]"):
-		return "an array"
-	case strings.Contains(goType, "string"), strings.Contains(goType, "Time"):
-		return "a string"
-	case strings.Contains(goType, "int"), strings.Contains(goType, "float"):
-		return "a number"
-	case strings.Contains(goType, "bool"):
-		return "a boolean"
-	}
-	return "an object"
 }
 
 // pathID reads a positive integer path parameter.

@@ -36,7 +36,9 @@ var statusOf = map[domain.Code]int{
 }
 
 // writeError answers err in the one error shape. Domain errors keep their
-// message; anything else is logged and answered as "internal error".
+// message, which is safe to show by the type's promise; internal ones are
+// logged with their cause, and anything else is logged and answered as
+// "internal error".
 func writeError(c *gin.Context, err error) {
 	var de *domain.Error
 	if !errors.As(err, &de) {
@@ -48,8 +50,14 @@ func writeError(c *gin.Context, err error) {
 		logger(c).LogAttrs(c.Request.Context(), slog.LevelError, "internal error", slog.String("error", err.Error()))
 		de = &domain.Error{Code: domain.CodeInternal, Message: "internal error"}
 	} else if de.Code == domain.CodeInternal {
+		// Only the message goes out: an interrupted import's says which
+		// lines were stored.
 		logger(c).LogAttrs(c.Request.Context(), slog.LevelError, "internal error", slog.String("error", de.Error()))
-		de = &domain.Error{Code: domain.CodeInternal, Message: "internal error"}
+		msg := de.Message
+		if msg == "" {
+			msg = "internal error"
+		}
+		de = &domain.Error{Code: domain.CodeInternal, Message: msg}
 	}
 	status, ok := statusOf[de.Code]
 	if !ok {

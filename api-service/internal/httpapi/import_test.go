@@ -15,7 +15,7 @@ import (
 	"mailing/api-service/internal/httpapi"
 )
 
-// importAnswer mirrors httpapi.ImportResult with exact JSON names.
+// importAnswer mirrors importer.Result with exact JSON names.
 type importAnswer struct {
 	Inserted        int  `json:"inserted"`
 	Updated         int  `json:"updated"`

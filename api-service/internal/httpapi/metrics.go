@@ -3,6 +3,7 @@ package httpapi
 import (
 	"github.com/prometheus/client_golang/prometheus"
 
+	"mailing/api-service/internal/importer"
 	"mailing/shared/metrics"
 )
 
@@ -69,7 +70,7 @@ func (m *Metrics) customer(event string) {
 	}
 }
 
-func (m *Metrics) importRows(res ImportResult) {
+func (m *Metrics) importRows(res importer.Result) {
 	if m == nil || m.imported == nil {
 		return
 	}

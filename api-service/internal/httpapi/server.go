@@ -3,6 +3,7 @@
 package httpapi
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"time"
@@ -10,6 +11,8 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"mailing/api-service/internal/auth"
+	"mailing/api-service/internal/importer"
+	"mailing/shared/domain"
 	"mailing/shared/mailouts"
 	"mailing/shared/metrics"
 )
@@ -49,6 +52,7 @@ type Server struct {
 	engine    *gin.Engine
 	metrics   *Metrics
 	scrape    http.Handler
+	imports   *importer.Importer
 
 	importMaxBytes int64
 }
@@ -74,6 +78,7 @@ func New(cfg Config) *Server {
 	if s.importMaxBytes <= 0 {
 		s.importMaxBytes = defaultImportMaxBytes
 	}
+	s.imports = importer.New(importer.Config{Store: importStore{cfg.Stores.Customers}, DefaultTimezone: cfg.DefaultTimezone, Log: cfg.Log})
 	if s.limiter == nil {
 		s.limiter = auth.NewLimiter(time.Second, 10)
 	}
@@ -86,3 +91,14 @@ func New(cfg Config) *Server {
 
 // ServeHTTP makes the server an http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.engine.ServeHTTP(w, r) }
+
+// importStore gives the import engine the directory's batch writers.
+type importStore struct{ CustomerStore }
+
+func (s importStore) StartImport(ctx context.Context, onConflict domain.ImportConflict) (importer.BatchWriter, error) {
+	w, err := s.CustomerStore.StartImport(ctx, onConflict)
+	if err != nil {
+		return nil, err // not a typed nil
+	}
+	return w, nil
+}

@@ -18,7 +18,7 @@ type CustomerStore interface {
 	AddTag(ctx context.Context, id int64, tag string) (domain.Customer, error)
 	RemoveTag(ctx context.Context, id, tagID int64) (domain.Customer, error)
 	List(ctx context.Context, f domain.CustomerFilter, p domain.Page) ([]domain.Customer, error)
-	StartImport(ctx context.Context, onConflict postgres.ImportConflict) (*postgres.Importer, error)
+	StartImport(ctx context.Context, onConflict domain.ImportConflict) (*postgres.Importer, error)
 	Analyze(ctx context.Context) error
 }
 
