@@ -2927,11 +2927,7 @@ const docTemplate = `{
                 },
                 "reason": {
                     "description": "Reason is a short code of why the message is not (yet) sent:\ntimeout, http_5xx, rejected_4xx, auth, expired, outside_window,\ncancelled, ... (empty once sent).",
-                    "allOf": [
-                        {
-                            "$ref": "#/definitions/domain.Reason"
-                        }
-                    ],
+                    "type": "string",
                     "example": ""
                 },
                 "sent_at": {
@@ -3025,104 +3021,6 @@ const docTemplate = `{
                     "example": 3412.5
                 }
             }
-        },
-        "domain.Reason": {
-            "type": "string",
-            "enum": [
-                "ok",
-                "timeout",
-                "deadline",
-                "cancelled",
-                "connection",
-                "http_5xx",
-                "http_503",
-                "http_429",
-                "http_408",
-                "bad_response",
-                "code_nonzero",
-                "unexpected_status",
-                "rejected_4xx",
-                "auth",
-                "breaker_open",
-                "invalid_message",
-                "window_wait",
-                "outside_window",
-                "auth_paused",
-                "attempts_exhausted",
-                "expired",
-                "worker_lost"
-            ],
-            "x-enum-comments": {
-                "ReasonAttemptsExhausted": "the retry policy's attempts ran out",
-                "ReasonAuth": "401 or 403",
-                "ReasonAuthPaused": "deferred: sending is paused after a 401/403",
-                "ReasonBadResponse": "a 200 whose body is not {\"code\": \u003cint\u003e, ...}, or too large",
-                "ReasonBreakerOpen": "no request made: the circuit breaker is open",
-                "ReasonCancelled": "the caller's context was cancelled (shutdown), or the mailout was cancelled",
-                "ReasonCodeNonzero": "a 200 with \"code\" != 0",
-                "ReasonConnection": "dial, reset, refused, TLS and similar transport errors",
-                "ReasonDeadline": "the caller's deadline (the mailout's end time) hit",
-                "ReasonExpired": "the end time came first",
-                "ReasonHTTP408": "408 Request Timeout: the server gave up waiting, a transient condition",
-                "ReasonHTTP429": "429, Retry-After honoured",
-                "ReasonHTTP503": "503, Retry-After honoured",
-                "ReasonHTTP5xx": "a 5xx other than 503",
-                "ReasonInvalidMessage": "no request made: the phone is not 11 digits",
-                "ReasonOutsideWindow": "the send window never opens again before the end",
-                "ReasonRejected4xx": "400, 404, 422 and any other 4xx that is not 401/403/408/429",
-                "ReasonTimeout": "the per-attempt timeout (PROBE_TIMEOUT) fired",
-                "ReasonUnexpectedStatus": "a 1xx/2xx/3xx other than 200 (redirects are not followed)",
-                "ReasonWindowWait": "deferred to the next opening of the send window",
-                "ReasonWorkerLost": "the worker holding the claim stopped"
-            },
-            "x-enum-descriptions": [
-                "",
-                "the per-attempt timeout (PROBE_TIMEOUT) fired",
-                "the caller's deadline (the mailout's end time) hit",
-                "the caller's context was cancelled (shutdown), or the mailout was cancelled",
-                "dial, reset, refused, TLS and similar transport errors",
-                "a 5xx other than 503",
-                "503, Retry-After honoured",
-                "429, Retry-After honoured",
-                "408 Request Timeout: the server gave up waiting, a transient condition",
-                "a 200 whose body is not {\"code\": \u003cint\u003e, ...}, or too large",
-                "a 200 with \"code\" != 0",
-                "a 1xx/2xx/3xx other than 200 (redirects are not followed)",
-                "400, 404, 422 and any other 4xx that is not 401/403/408/429",
-                "401 or 403",
-                "no request made: the circuit breaker is open",
-                "no request made: the phone is not 11 digits",
-                "deferred to the next opening of the send window",
-                "the send window never opens again before the end",
-                "deferred: sending is paused after a 401/403",
-                "the retry policy's attempts ran out",
-                "the end time came first",
-                "the worker holding the claim stopped"
-            ],
-            "x-enum-varnames": [
-                "ReasonOK",
-                "ReasonTimeout",
-                "ReasonDeadline",
-                "ReasonCancelled",
-                "ReasonConnection",
-                "ReasonHTTP5xx",
-                "ReasonHTTP503",
-                "ReasonHTTP429",
-                "ReasonHTTP408",
-                "ReasonBadResponse",
-                "ReasonCodeNonzero",
-                "ReasonUnexpectedStatus",
-                "ReasonRejected4xx",
-                "ReasonAuth",
-                "ReasonBreakerOpen",
-                "ReasonInvalidMessage",
-                "ReasonWindowWait",
-                "ReasonOutsideWindow",
-                "ReasonAuthPaused",
-                "ReasonAttemptsExhausted",
-                "ReasonExpired",
-                "ReasonWorkerLost"
-            ]
         },
         "domain.ReasonCounts": {
             "type": "object",

@@ -38,7 +38,7 @@ type Message struct {
 	// Reason is a short code of why the message is not (yet) sent:
 	// timeout, http_5xx, rejected_4xx, auth, expired, outside_window,
 	// cancelled, ... (empty once sent).
-	Reason        Reason     `json:"reason,omitempty" example:""`
+	Reason        Reason     `json:"reason,omitempty" swaggertype:"string" example:""`
 	NextAttemptAt *time.Time `json:"next_attempt_at,omitempty"`
 	SentAt        *time.Time `json:"sent_at,omitempty"`
 	CreatedAt     time.Time  `json:"created_at"`
