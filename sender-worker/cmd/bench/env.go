@@ -15,7 +15,7 @@ import (
 	"strings"
 	"time"
 
-	"mailing/sender-worker/internal/probesim"
+	"mailing/sender-worker/probesim"
 	"mailing/shared/broker"
 	"mailing/shared/postgres"
 )

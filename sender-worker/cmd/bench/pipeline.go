@@ -8,7 +8,7 @@ import (
 	"slices"
 	"time"
 
-	"mailing/sender-worker/internal/probesim"
+	"mailing/sender-worker/probesim"
 	"mailing/shared/postgres"
 )
 

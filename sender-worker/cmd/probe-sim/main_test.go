@@ -18,7 +18,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	"go.uber.org/goleak"
 
-	"mailing/sender-worker/internal/probesim"
+	"mailing/sender-worker/probesim"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }

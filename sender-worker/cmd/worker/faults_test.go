@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"mailing/sender-worker/internal/probesim"
+	"mailing/sender-worker/probesim"
 	"mailing/shared/broker"
 	"mailing/shared/broker/brokertest"
 	"mailing/shared/domain"

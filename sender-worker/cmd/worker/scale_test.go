@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"mailing/sender-worker/internal/probesim"
+	"mailing/sender-worker/probesim"
 	"mailing/shared/broker"
 	"mailing/shared/domain"
 )

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"mailing/sender-worker/internal/probesim"
+	"mailing/sender-worker/probesim"
 	"mailing/shared/domain"
 )
 

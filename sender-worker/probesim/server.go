@@ -10,6 +10,9 @@
 // runtime through the JSON control API under /control. The control API
 // has no authentication: it is for tests and local use only and must
 // never be reachable from outside a test or developer environment.
+//
+// The package is exported, not internal, so that the pipeline benchmark
+// (bench/cmd/pipebench, a module of its own) can run it in-process.
 package probesim
 
 import (
