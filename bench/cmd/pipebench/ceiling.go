@@ -11,7 +11,7 @@ import (
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
-	"mailing/shared/population"
+	"mailing/bench/internal/population"
 )
 
 // ceilingResult is the raw throughput an in-process load generator

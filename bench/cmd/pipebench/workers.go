@@ -8,6 +8,7 @@ import (
 
 	amqp "github.com/rabbitmq/amqp091-go"
 
+	"mailing/bench/internal/proc"
 	"mailing/shared/broker"
 )
 
@@ -26,7 +27,7 @@ func (e *env) startWorkers(ctx context.Context, n int) error {
 		if e.o.pprofPort > 0 {
 			vars = append(vars, "PPROF_ADDR=127.0.0.1:"+strconv.Itoa(e.o.pprofPort+i))
 		}
-		w, err := startProcess(fmt.Sprintf("worker %d", i), e.o.workerBin, nil, append(vars, e.o.workerEnv...), e.stderr)
+		w, err := proc.Start(fmt.Sprintf("worker %d", i), e.o.workerBin, nil, append(vars, e.o.workerEnv...), e.stderr)
 		if err != nil {
 			return err
 		}
@@ -38,8 +39,8 @@ func (e *env) startWorkers(ctx context.Context, n int) error {
 // stopWorkers stops the run's workers, reporting failures on stderr.
 func (e *env) stopWorkers() {
 	for _, w := range e.workers {
-		if err := w.stop(20 * time.Second); err != nil {
-			fmt.Fprintf(e.stderr, "stop %s: %v\n", w.name, err)
+		if err := w.Stop(20 * time.Second); err != nil {
+			fmt.Fprintf(e.stderr, "stop %s: %v\n", w.Name, err)
 		}
 	}
 	e.workers = nil
@@ -82,9 +83,9 @@ func (e *env) waitConsumers(ctx context.Context, n int, within time.Duration) er
 
 // workerExited reports a worker (or the API) that is no longer running.
 func (e *env) workerExited() error {
-	for _, p := range append([]*process{e.api}, e.workers...) {
-		if p.exited() {
-			return fmt.Errorf("%s exited", p.name)
+	for _, p := range append([]*proc.Process{e.api.Process}, e.workers...) {
+		if p.Exited() {
+			return fmt.Errorf("%s exited", p.Name)
 		}
 	}
 	return nil

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"mailing/shared/population"
+	"mailing/bench/internal/population"
 )
 
 // bench runs every measurement in order: the import, then for each
@@ -44,7 +44,7 @@ func (e *env) bench(ctx context.Context) (report, error) {
 		fmt.Fprintf(e.stderr, "run %q: %.0f msg/s (first → last delivery)\n", s.Name, r.SteadyPerSec)
 		rep.Runs = append(rep.Runs, runReport{Pipeline: r, Ceiling: c})
 	}
-	if rep.APIPeakRSSMB, err = e.api.peakRSSMiB(); err != nil {
+	if rep.APIPeakRSSMB, err = e.api.PeakRSSMiB(); err != nil {
 		return rep, err
 	}
 	rep.APIPeakRSSMB = mib2mb(rep.APIPeakRSSMB)

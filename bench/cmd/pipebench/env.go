@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"mailing/bench/internal/proc"
 	"mailing/sender-worker/probesim"
 	"mailing/shared/broker"
 	"mailing/shared/postgres"
@@ -37,10 +38,9 @@ type env struct {
 	simSrv  *http.Server
 	simURL  string
 	token   string
-	api     *process
-	apiURL  string
+	api     *proc.API
 	client  *client
-	workers []*process // of the run in progress, stopped at its end
+	workers []*proc.Process // of the run in progress, stopped at its end
 }
 
 func openEnv(ctx context.Context, o options, stderr io.Writer) (e *env, err error) {
@@ -70,6 +70,20 @@ func openEnv(ctx context.Context, o options, stderr io.Writer) (e *env, err erro
 		return e, err
 	}
 	return e, nil
+}
+
+// startAPI runs the real API process on the run's database and broker
+// prefix, with a client pool large enough for the measured API load.
+func (e *env) startAPI(ctx context.Context) (err error) {
+	e.api, err = proc.StartAPI(ctx, proc.APIConfig{
+		Bin: e.o.apiBin, DatabaseURL: e.o.databaseURL, AMQPURL: e.o.amqpURL, AMQPPrefix: e.o.prefix,
+		Conns: 4*max(e.o.apiClients, 1) + 4, Output: e.stderr,
+	})
+	if err != nil {
+		return err
+	}
+	e.client = e.api.Client
+	return nil
 }
 
 // createDatabase creates the run's database with the real migrate
@@ -126,7 +140,7 @@ func (e *env) setLatency(ms int) error {
 func (e *env) close() {
 	e.stopWorkers()
 	if e.api != nil {
-		if err := e.api.stop(20 * time.Second); err != nil {
+		if err := e.api.Stop(20 * time.Second); err != nil {
 			fmt.Fprintf(e.stderr, "stop api: %v\n", err)
 		}
 	}

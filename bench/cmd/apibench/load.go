@@ -14,7 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"mailing/shared/population"
+	"mailing/bench/internal/population"
 )
 
 // scenario is one kind of measured request. build makes the i-th request

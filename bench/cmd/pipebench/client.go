@@ -4,13 +4,11 @@ import (
 	"encoding/json"
 	"time"
 
-	"mailing/shared/apiclient"
+	"mailing/bench/internal/apiclient"
 )
 
 // client is the API client of the run.
 type client = apiclient.Client
-
-func newClient(base string, conns int) *client { return apiclient.New(base, conns) }
 
 // mailoutAnswer is the part of a mailout the run reads.
 type mailoutAnswer struct {

@@ -123,7 +123,7 @@ func (e *env) collect(ctx context.Context, res *pipelineResult, cpu0 cpuSnapshot
 	res.ProbeRequests = e.sim.Stats().Requests
 	deliveryFigures(e.sim.Deliveries(), created, startAt, res)
 	for _, w := range e.workers {
-		rss, err := w.peakRSSMiB()
+		rss, err := w.PeakRSSMiB()
 		if err != nil {
 			return err
 		}

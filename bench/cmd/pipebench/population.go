@@ -7,7 +7,7 @@ import (
 	"net/http"
 	"time"
 
-	"mailing/shared/population"
+	"mailing/bench/internal/population"
 )
 
 // importResult is the outcome of the import.
@@ -44,7 +44,7 @@ func (e *env) importCustomers(ctx context.Context, p population.Population) (imp
 	}
 	res := importResult{Rows: p.N, Seconds: elapsed.Seconds(), RowsPerSec: float64(p.N) / elapsed.Seconds(),
 		Inserted: ans.Inserted, Rejected: ans.Rejected}
-	rss, err := e.api.peakRSSMiB()
+	rss, err := e.api.PeakRSSMiB()
 	res.APIPeakRSS = mib2mb(rss)
 	return res, err
 }

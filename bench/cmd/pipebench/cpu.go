@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+
+	"mailing/bench/internal/proc"
 )
 
 // cpuUse is the CPU time each part of the system used during a run, so a
@@ -42,13 +44,13 @@ const (
 func (e *env) cpuSnapshot() (cpuSnapshot, error) {
 	var s cpuSnapshot
 	for _, w := range e.workers {
-		c, err := w.cpuSeconds()
+		c, err := w.CPUSeconds()
 		if err != nil {
-			return s, fmt.Errorf("%s CPU: %w", w.name, err)
+			return s, fmt.Errorf("%s CPU: %w", w.Name, err)
 		}
 		s.workers += c
 	}
-	c, err := e.api.cpuSeconds()
+	c, err := e.api.CPUSeconds()
 	if err != nil {
 		return s, fmt.Errorf("api CPU: %w", err)
 	}
@@ -83,7 +85,7 @@ func (e *env) cpuSince(before cpuSnapshot) (cpuUse, error) {
 	if dt := now.machTotal - before.machTotal; dt > 0 {
 		busy := float64(now.machBusy - before.machBusy)
 		u.MachineBusy = busy / float64(dt)
-		ours := (u.WorkersSeconds + u.APISeconds + u.BenchSeconds + u.BrokerSeconds + u.DatabaseSeconds) * clockTicks
+		ours := (u.WorkersSeconds + u.APISeconds + u.BenchSeconds + u.BrokerSeconds + u.DatabaseSeconds) * proc.ClockTicks
 		u.OthersShare = max(busy-ours, 0) / float64(dt)
 	}
 	return u, nil
@@ -155,7 +157,7 @@ func cpuByCommand(names ...string) (map[string]map[int]float64, error) {
 		if !slices.Contains(names, name) {
 			continue
 		}
-		if c, err := procCPUSeconds("/proc/" + d.Name() + "/stat"); err == nil {
+		if c, err := proc.StatCPUSeconds("/proc/" + d.Name() + "/stat"); err == nil {
 			byName[name][pid] = c
 		}
 	}

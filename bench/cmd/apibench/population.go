@@ -7,7 +7,7 @@ import (
 	"net/http"
 	"time"
 
-	"mailing/shared/population"
+	"mailing/bench/internal/population"
 )
 
 // importReport is the outcome of the import.

@@ -3,7 +3,7 @@
 // latency of a set of requests, printing a Markdown table (and JSON with
 // -out).
 //
-//	go run ./api-service/cmd/apibench -url http://127.0.0.1:8080 \
+//	go run ./bench/cmd/apibench -url http://127.0.0.1:8080 \
 //	    -user admin -password admin-password -customers 1000000
 //
 // It needs nothing but the standard library and this repository.
@@ -21,8 +21,8 @@ import (
 	"syscall"
 	"time"
 
-	"mailing/shared/apiclient"
-	"mailing/shared/population"
+	"mailing/bench/internal/apiclient"
+	"mailing/bench/internal/population"
 )
 
 func main() {

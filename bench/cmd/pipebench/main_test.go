@@ -16,9 +16,9 @@ import (
 
 	amqp "github.com/rabbitmq/amqp091-go"
 
+	"mailing/bench/internal/population"
 	"mailing/shared/broker"
 	"mailing/shared/broker/brokertest"
-	"mailing/shared/population"
 	"mailing/shared/postgres/pgtest"
 )
 

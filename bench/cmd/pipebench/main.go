@@ -1,16 +1,16 @@
-// Command bench measures the whole service against the physical limit, on
-// its own: it creates and migrates a database, starts probe-sim in-process,
-// the real API process and real worker processes, imports a generated
-// customer directory through the API, sends mailouts through the whole
-// pipeline at zero and at a set probe latency, loads the API meanwhile,
-// measures the raw HTTP ceiling of probe-sim with an in-process load
-// generator, and prints a Markdown table (and writes it as JSON).
+// Command pipebench measures the whole service against the physical limit,
+// on its own: it creates and migrates a database, starts probe-sim
+// in-process, the real API process and real worker processes, imports a
+// generated customer directory through the API, sends mailouts through the
+// whole pipeline at zero and at a set probe latency, loads the API
+// meanwhile, measures the raw HTTP ceiling of probe-sim with an in-process
+// load generator, and prints a Markdown table (and writes it as JSON).
 //
 // Build the binaries first, then run from the repository root:
 //
 //	make build
-//	go run ./sender-worker/cmd/bench                      # 1,000,000 customers
-//	go run ./sender-worker/cmd/bench -customers 20000     # a quick run
+//	go run ./bench/cmd/pipebench                    # 1,000,000 customers
+//	go run ./bench/cmd/pipebench -customers 20000   # a quick run
 //
 // or simply `make bench` (BENCH_FLAGS="-customers 20000"). Everything the
 // run creates (database, broker topology, processes) is removed at the end.
@@ -29,14 +29,14 @@ import (
 	"syscall"
 	"time"
 
-	"mailing/shared/population"
+	"mailing/bench/internal/population"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
-		fmt.Fprintln(os.Stderr, "bench:", err)
+		fmt.Fprintln(os.Stderr, "pipebench:", err)
 		os.Exit(1)
 	}
 }
@@ -81,7 +81,7 @@ func (e *envList) Set(v string) error {
 
 func parseFlags(args []string) (options, error) {
 	var o options
-	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs := flag.NewFlagSet("pipebench", flag.ContinueOnError)
 	fs.StringVar(&o.postgresURL, "postgres-url", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable", "PostgreSQL server; the run creates its own database there and drops it at the end")
 	fs.StringVar(&o.amqpURL, "amqp-url", envOr("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/"), "RabbitMQ URL (default $AMQP_URL)")
 	fs.StringVar(&o.prefix, "prefix", "", "AMQP prefix of the run's topology; must be unused (default: a random one)")
