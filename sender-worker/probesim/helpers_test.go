@@ -115,18 +115,6 @@ func (b *bundle) setFaults(f Faults) {
 	}
 }
 
-// eventually polls cond for up to 20 s.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 // clock is a settable clock for arrival times and token expiry.
 type clock struct {
 	mu sync.Mutex

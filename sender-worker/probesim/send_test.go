@@ -12,6 +12,8 @@ import (
 	"time"
 	"unsafe"
 
+	"mailing/shared/testkit"
+
 	"github.com/golang-jwt/jwt/v5"
 )
 
@@ -301,7 +303,7 @@ func TestLatencyEndsWhenTheClientLeaves(t *testing.T) {
 		t.Fatalf("want the client's deadline, got %v", err)
 	}
 	// The handler must notice long before its 10-minute sleep ends.
-	eventually(t, "the sleeping request to be abandoned", func() bool { return b.srv.Stats().Abandoned == 1 })
+	testkit.Eventually(t, "the sleeping request to be abandoned", 20*time.Second, func() bool { return b.srv.Stats().Abandoned == 1 })
 	if len(b.srv.Deliveries()) != 0 {
 		t.Fatal("an abandoned request was recorded")
 	}
@@ -344,7 +346,7 @@ func (b *bundle) hangOne(id int64) <-chan error {
 		errc <- err
 	}()
 	before := b.srv.Stats().Hung
-	eventually(b.t, "the request to hang", func() bool { return b.srv.Stats().Hung > before })
+	testkit.Eventually(b.t, "the request to hang", 20*time.Second, func() bool { return b.srv.Stats().Hung > before })
 	return errc
 }
 

@@ -21,6 +21,7 @@ import (
 	"mailing/shared/broker/brokertest"
 	"mailing/shared/metrics/metricstest"
 	"mailing/shared/postgres/pgtest"
+	"mailing/shared/testkit"
 )
 
 // logLine is one decoded JSON log line.
@@ -36,7 +37,7 @@ type logLine map[string]any
 func TestLogsAndMetricsFollowOneMailout(t *testing.T) {
 	dsn := pgtest.DSN(t)
 	bcfg := brokertest.Config(t)
-	bins := buildBinaries(t, "mailing/sender-worker/cmd/worker", "mailing/sender-worker/cmd/probe-sim")
+	bins := testkit.BuildBinaries(t, "mailing/sender-worker/cmd/worker", "mailing/sender-worker/cmd/probe-sim")
 
 	const simSecret = "observability-test-secret-0123456789abcdef"
 	sim := startProcess(t, bins["probe-sim"], nil, map[string]string{"PROBE_SIM_ADDR": "127.0.0.1:0", "PROBE_SIM_SECRET": simSecret})
@@ -61,12 +62,12 @@ func TestLogsAndMetricsFollowOneMailout(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	if err := run(ctx, []string{"migrate"}, env(vars), io.Discard); err != nil {
+	if err := run(ctx, []string{"migrate"}, testkit.Env(vars), io.Discard); err != nil {
 		t.Fatalf("migrate: %v", err)
 	}
-	apiLogs := &syncBuffer{}
+	apiLogs := &testkit.Log{}
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, nil, env(vars), apiLogs) }()
+	go func() { done <- run(ctx, nil, testkit.Env(vars), apiLogs) }()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
@@ -76,7 +77,7 @@ func TestLogsAndMetricsFollowOneMailout(t *testing.T) {
 			t.Logf("API log:\n%s", apiLogs.String())
 		}
 	})
-	base := "http://" + waitFor(t, "API listening", func() (string, bool) { return apiLogs.addr() })
+	base := "http://" + testkit.WaitFor(t, "API listening", time.Minute, func() (string, bool) { return listening(apiLogs) })
 	api := newClient(t, base, "ops", "correct horse")
 
 	const phone = "79161234567"
@@ -94,7 +95,7 @@ func TestLogsAndMetricsFollowOneMailout(t *testing.T) {
 		text, now.Add(-time.Second).Format(time.RFC3339), now.Add(10*time.Minute).Format(time.RFC3339)), http.StatusCreated, &m)
 
 	var msgID int64
-	waitFor(t, "the message to be sent after its retry", func() (string, bool) {
+	testkit.WaitFor(t, "the message to be sent after its retry", time.Minute, func() (string, bool) {
 		var page struct {
 			Items []struct {
 				ID       int64  `json:"id"`
@@ -109,7 +110,7 @@ func TestLogsAndMetricsFollowOneMailout(t *testing.T) {
 		msgID = page.Items[0].ID
 		return fmt.Sprint(page.Items), page.Items[0].Status == "sent" && page.Items[0].Attempts == 2
 	})
-	waitFor(t, "the worker to log the final status", func() (string, bool) {
+	testkit.WaitFor(t, "the worker to log the final status", time.Minute, func() (string, bool) {
 		return "", len(find(parseLog(t, worker.out.String()), "message_id", msgID, "message final")) == 1
 	})
 
@@ -316,7 +317,7 @@ func TestLogPII(t *testing.T) {
 		for k, v := range base {
 			vars[k] = v
 		}
-		cfg, err := loadConfig(env(vars), true)
+		cfg, err := loadConfig(testkit.Env(vars), true)
 		if err != nil {
 			t.Fatalf("LOG_PII=%q: %v", value, err)
 		}
@@ -330,7 +331,7 @@ func TestLogPII(t *testing.T) {
 			t.Errorf("LOG_PII=%q: phone written in full %v, want %v: %s", value, full, wantFull, buf.String())
 		}
 	}
-	if _, err := loadConfig(env(map[string]string{"JWT_SECRET": strings.Repeat("k", 40), "LOG_PII": "maybe"}), true); err == nil {
+	if _, err := loadConfig(testkit.Env(map[string]string{"JWT_SECRET": strings.Repeat("k", 40), "LOG_PII": "maybe"}), true); err == nil {
 		t.Fatal("LOG_PII=maybe accepted")
 	}
 }

@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -20,25 +19,14 @@ import (
 	"mailing/shared/broker"
 	"mailing/shared/broker/brokertest"
 	"mailing/shared/postgres/pgtest"
+	"mailing/shared/testkit"
 )
-
-// buildBinary compiles one of the product's commands, as the run executes
-// the real binaries.
-func buildBinary(t *testing.T, pkg string) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), filepath.Base(pkg))
-	out, err := exec.Command("go", "build", "-o", bin, pkg).CombinedOutput()
-	if err != nil {
-		t.Fatalf("build %s: %v\n%s", pkg, err, out)
-	}
-	return bin
-}
 
 // The small mode: the whole run end to end with 2,000 customers, so the
 // tool is built and run by every test pass and cannot rot.
 func TestSmallRunMeasuresEverythingAndCleansUp(t *testing.T) {
-	api := buildBinary(t, "mailing/api-service/cmd/api")
-	worker := buildBinary(t, "mailing/sender-worker/cmd/worker")
+	// The run executes the product's real binaries.
+	bins := testkit.BuildBinaries(t, "mailing/api-service/cmd/api", "mailing/sender-worker/cmd/worker")
 	outDir := t.TempDir()
 	prefix := "bench-test-" + strings.ToLower(rand.Text()[:10])
 	var stdout bytes.Buffer
@@ -48,7 +36,7 @@ func TestSmallRunMeasuresEverythingAndCleansUp(t *testing.T) {
 		"-postgres-url", pgtest.AdminURL(), "-amqp-url", brokertest.URL(), "-prefix", prefix,
 		"-customers", "2000", "-latency-customers", "300", "-latency-ms", "5",
 		"-concurrency", "16", "-ceiling-duration", "1s", "-api-pause", "10ms", "-api-idle", "1s",
-		"-api", api, "-worker", worker, "-out-dir", outDir,
+		"-api", bins["api"], "-worker", bins["worker"], "-out-dir", outDir,
 	}, &stdout, io.Discard)
 	if err != nil {
 		t.Fatalf("run: %v", err)
