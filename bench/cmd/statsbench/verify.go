@@ -8,9 +8,14 @@ import (
 	"net/http"
 	"strconv"
 
-	"mailing/api-service/internal/httpapi"
 	"mailing/shared/domain"
 )
+
+// messageStats is the part of GET /api/messages/stats the checks read.
+type messageStats struct {
+	Mailouts domain.MailoutStatusCounts `json:"mailouts"`
+	Messages domain.StatusCounts        `json:"messages"`
+}
 
 // check compares what the API answers with what the messages say.
 type check struct {
@@ -27,7 +32,7 @@ func verify(ctx context.Context, b *bench, s *server) ([]check, error) {
 	if err := s.getJSON(ctx, "/api/mailouts/"+strconv.FormatInt(b.runningID, 10)+"/stats", &one); err != nil {
 		return nil, err
 	}
-	var all httpapi.MessageStats
+	var all messageStats
 	if err := s.getJSON(ctx, "/api/messages/stats?limit=1", &all); err != nil {
 		return nil, err
 	}

@@ -14,10 +14,14 @@ import (
 	"testing"
 	"time"
 
+	"mailing/shared/broker/brokertest"
 	"mailing/shared/postgres/pgtest"
+	"mailing/shared/testkit"
 )
 
 func TestRunAtTinyScaleMeasuresChecksAndCleansUp(t *testing.T) {
+	// The endpoints are measured on the product's real API binary.
+	api := testkit.BuildBinaries(t, "mailing/api-service/cmd/api")["api"]
 	u, err := url.Parse(pgtest.AdminURL())
 	if err != nil {
 		t.Fatal(err)
@@ -29,6 +33,7 @@ func TestRunAtTinyScaleMeasuresChecksAndCleansUp(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	err = run(ctx, []string{
+		"-api", api, "-amqp-url", brokertest.URL(),
 		"-database-url", u.String(), "-messages", "6000", "-mailouts", "4", "-running", "3000",
 		"-rate", "1500", "-batch", "50", "-requests", "40", "-warmup", "5", "-concurrency", "2", "-out", outFile,
 	}, &stdout, io.Discard)
@@ -72,6 +77,11 @@ func TestRunAtTinyScaleMeasuresChecksAndCleansUp(t *testing.T) {
 		}
 	}
 
+	assertNoDatabase(t, name)
+}
+
+func assertNoDatabase(t *testing.T, name string) {
+	t.Helper()
 	admin, err := sql.Open("pgx", pgtest.AdminURL())
 	if err != nil {
 		t.Fatal(err)
@@ -83,7 +93,28 @@ func TestRunAtTinyScaleMeasuresChecksAndCleansUp(t *testing.T) {
 	}
 }
 
+// A missing binary stops the run before it creates anything.
+func TestRunWithoutTheAPIBinaryCreatesNothing(t *testing.T) {
+	name := "statsbench_test_" + strings.ToLower(rand.Text()[:10])
+	u, err := url.Parse(pgtest.AdminURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Path = "/" + name
+	err = run(context.Background(), []string{"-api", "/nonexistent/api", "-database-url", u.String()}, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "make build") {
+		t.Fatalf("run without the binary: %v, want a hint to build it", err)
+	}
+	assertNoDatabase(t, name)
+}
+
 func TestFlagsAreChecked(t *testing.T) {
+	// Any existing file passes the binary check: these runs must fail on
+	// their flags before they start it.
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, args := range [][]string{
 		{"-mailouts", "1"},
 		{"-messages", "100", "-running", "100"},
@@ -93,7 +124,7 @@ func TestFlagsAreChecked(t *testing.T) {
 		{"-database-url", "postgres://127.0.0.1/postgres"},
 		{"-database-url", "postgres://127.0.0.1/Bad-Name"},
 	} {
-		if err := run(context.Background(), args, io.Discard, io.Discard); err == nil {
+		if err := run(context.Background(), append([]string{"-api", self}, args...), io.Discard, io.Discard); err == nil {
 			t.Errorf("%v: accepted", args)
 		}
 	}

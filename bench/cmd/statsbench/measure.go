@@ -2,59 +2,75 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/gin-gonic/gin"
-
-	"mailing/api-service/internal/auth"
-	"mailing/api-service/internal/httpapi"
+	"mailing/bench/internal/proc"
+	"mailing/shared/broker"
 )
 
-// server is the real HTTP handler on the bench database, on loopback.
+// server is the real API process on the bench database, on loopback, with
+// the broker topology its relay publishes to.
 type server struct {
-	srv    *httptest.Server
-	client *http.Client
-	token  string
+	api  *proc.API
+	bcfg broker.Config
 }
 
-func (b *bench) serve() (*server, error) {
-	gin.SetMode(gin.ReleaseMode)
-	tokens, err := auth.NewTokens("statsbench-secret-0123456789-0123456789", time.Hour)
-	if err != nil {
-		return nil, err
+// startServer declares a broker topology under a random prefix and starts
+// the API on the bench database with it.
+func startServer(ctx context.Context, o options, stderr io.Writer) (_ *server, err error) {
+	prefix := "statsbench-" + strings.ToLower(rand.Text()[:10])
+	s := &server{bcfg: broker.Config{URL: o.amqpURL, Prefix: prefix, Name: prefix, Logger: slog.New(slog.DiscardHandler)}}
+	if err := broker.Declare(ctx, s.bcfg); err != nil {
+		return nil, fmt.Errorf("declare topology: %w", err)
 	}
-	tok, err := tokens.Issue("statsbench")
-	if err != nil {
-		return nil, err
-	}
-	h := httpapi.New(httpapi.Config{
-		DB: b.db, Log: slog.New(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelWarn})),
-		Tokens: tokens, DefaultTimezone: "Europe/Moscow", Version: "statsbench",
+	defer func() {
+		if err != nil {
+			s.deleteTopology(stderr)
+		}
+	}()
+	s.api, err = proc.StartAPI(ctx, proc.APIConfig{
+		Bin: o.apiBin, DatabaseURL: o.databaseURL, AMQPURL: o.amqpURL, AMQPPrefix: prefix,
+		Conns: 2 * o.concurrency, Output: stderr,
 	})
-	srv := httptest.NewServer(h)
-	tr := &http.Transport{MaxIdleConns: 64, MaxIdleConnsPerHost: 64, DisableCompression: true}
-	return &server{srv: srv, client: &http.Client{Transport: tr, Timeout: time.Minute}, token: tok}, nil
+	if err != nil {
+		return nil, err
+	}
+	s.api.Client.HTTP.Timeout = time.Minute
+	return s, nil
 }
 
-func (s *server) close() { s.srv.Close() }
+// close stops the API and deletes the topology, reporting failures on
+// stderr: a half-finished clean-up should not hide the results.
+func (s *server) close(stderr io.Writer) {
+	if err := s.api.Stop(20 * time.Second); err != nil {
+		fmt.Fprintf(stderr, "statsbench: stop api: %v\n", err)
+	}
+	s.deleteTopology(stderr)
+}
+
+func (s *server) deleteTopology(stderr io.Writer) {
+	if err := broker.DeleteTopology(context.Background(), s.bcfg); err != nil {
+		fmt.Fprintf(stderr, "statsbench: delete topology %s: %v\n", s.bcfg.Prefix, err)
+	}
+}
 
 // get fetches path and returns the status and body.
 func (s *server) get(ctx context.Context, path string) (int, []byte, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.srv.URL+path, nil)
+	req, err := s.api.Client.NewRequest(ctx, http.MethodGet, path, nil, "")
 	if err != nil {
 		return 0, nil, err
 	}
-	req.Header.Set("Authorization", "Bearer "+s.token)
-	resp, err := s.client.Do(req)
+	resp, err := s.api.Client.HTTP.Do(req)
 	if err != nil {
 		return 0, nil, err
 	}

@@ -4,17 +4,22 @@
 // triggers on), fans out one more mailout through the store as the
 // planner does, keeps that mailout being sent by in-process senders that
 // claim and record outcomes through the store functions the workers use,
-// and meanwhile measures the latency of the statistics endpoints through
-// the real HTTP handler (in-process, over loopback) with concurrent
-// clients. It then stops sending and checks the answers against a ground
-// truth computed with GROUP BYs over the messages. It prints a Markdown
-// table (and JSON with -out).
+// and meanwhile measures the latency of the statistics endpoints of the
+// real API process (bin/api on a free local port, as make bench runs it)
+// with concurrent clients. It then stops sending and checks the answers
+// against a ground truth computed with GROUP BYs over the messages. It
+// prints a Markdown table (and JSON with -out).
 //
-//	go run ./api-service/cmd/statsbench                     # 10,000,000 rows, 100 mailouts
-//	go run ./api-service/cmd/statsbench -messages 200000 -running 50000
+// Build the binaries first, then run from the repository root:
+//
+//	make build
+//	go run ./bench/cmd/statsbench                     # 10,000,000 rows, 100 mailouts
+//	go run ./bench/cmd/statsbench -messages 200000 -running 50000
 //
 // The database named by -database-url is dropped and created again, and
-// dropped at the end unless -keep is given.
+// dropped at the end unless -keep is given. The API relays the running
+// mailout's start event to a broker topology of the run's own (a random
+// AMQP prefix), deleted at the end.
 package main
 
 import (
@@ -41,6 +46,8 @@ func main() {
 // options are the command-line flags.
 type options struct {
 	databaseURL string
+	amqpURL     string
+	apiBin      string
 	keep        bool
 	reuse       bool
 	messages    int
@@ -60,6 +67,8 @@ func parseFlags(args []string) (options, error) {
 	fs := flag.NewFlagSet("statsbench", flag.ContinueOnError)
 	fs.StringVar(&o.databaseURL, "database-url", "postgres://postgres@127.0.0.1:5432/statsbench?sslmode=disable",
 		"database to create, fill and drop (it is dropped first if it exists)")
+	fs.StringVar(&o.amqpURL, "amqp-url", envOr("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/"), "RabbitMQ URL of the API's relay (default $AMQP_URL)")
+	fs.StringVar(&o.apiBin, "api", "bin/api", "API binary (make build)")
 	fs.BoolVar(&o.keep, "keep", false, "keep the database at the end")
 	fs.BoolVar(&o.reuse, "reuse", false, "measure on a database kept by an earlier run (-keep) instead of filling a new one")
 	fs.IntVar(&o.messages, "messages", 10_000_000, "message rows in total")
@@ -90,6 +99,13 @@ func parseFlags(args []string) (options, error) {
 	return o, nil
 }
 
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
 // report is everything measured, as written by -out.
 type report struct {
 	StartedAt   time.Time       `json:"started_at"`
@@ -109,6 +125,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	rep := report{StartedAt: time.Now().UTC(), Messages: o.messages, Mailouts: o.mailouts, Running: o.running, Concurrency: o.concurrency}
+	if _, err := os.Stat(o.apiBin); err != nil {
+		return fmt.Errorf("binary: %w (run make build first, or pass -api)", err)
+	}
 	b, err := openBench(ctx, o.databaseURL, o.reuse)
 	if err != nil {
 		return err
@@ -122,11 +141,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	srv, err := b.serve()
+	srv, err := startServer(ctx, o, stderr)
 	if err != nil {
 		return err
 	}
-	defer srv.close()
+	defer srv.close(stderr)
 
 	snd := b.startSending(ctx, o)
 	rep.Requests, err = measureAll(ctx, srv, b.runningID, o)
