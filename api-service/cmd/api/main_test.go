@@ -18,7 +18,8 @@ import (
 // TestRunEndToEnd migrates a fresh database, starts the real binary's run()
 // on a free port, drives it over HTTP and shuts it down gracefully.
 func TestRunEndToEnd(t *testing.T) {
-	dsn := pgtest.DSN(t)
+	// Not a migrated clone: the migrate command must build the schema.
+	dsn := pgtest.EmptyDSN(t)
 	vars := map[string]string{
 		"DATABASE_URL": dsn, "HTTP_ADDR": "127.0.0.1:0",
 		"JWT_SECRET": strings.Repeat("s", 40), "ADMIN_USERNAME": "ops", "ADMIN_PASSWORD": "correct horse",
