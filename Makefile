@@ -1,7 +1,9 @@
 # Mailing service. `make run` starts it on the local PostgreSQL; `make test`
-# runs every module's tests against the local PostgreSQL.
+# runs every module's tests against the local PostgreSQL. The modules are
+# the services' (shared, api-service, sender-worker) and the measuring
+# tools' (bench).
 SHELL := /bin/bash
-MODULES := shared api-service sender-worker
+MODULES := shared api-service sender-worker bench
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 SWAG := go run github.com/swaggo/swag/cmd/swag@v1.16.6
@@ -40,7 +42,7 @@ run: build
 # make bench BENCH_FLAGS="-customers 20000".
 BENCH_FLAGS ?=
 bench: build
-	go run ./sender-worker/cmd/bench $(BENCH_FLAGS)
+	go run ./bench/cmd/pipebench $(BENCH_FLAGS)
 
 test:
 	@set -e; for m in $(MODULES); do \

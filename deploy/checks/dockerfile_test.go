@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"debug/buildinfo"
 	"debug/elf"
+	"encoding/json"
 	"os"
 	"os/exec"
+	"path"
 	"slices"
 	"strconv"
 	"strings"
@@ -244,4 +246,95 @@ func checkEntryBinary(t *testing.T, stage *replayedStage, b goBuild, hasVersion 
 	if !slices.Contains(strings.Fields(string(out)), "time/tzdata") {
 		t.Errorf("%v does not import time/tzdata: time zones would depend on the image", b.packages)
 	}
+}
+
+// workspace is what go.work declares, as `go work edit -json` prints it.
+type workspace struct {
+	Use []struct {
+		DiskPath string
+	}
+	Replace []json.RawMessage
+}
+
+func readWorkspace(t testing.TB) workspace {
+	t.Helper()
+	out, err := exec.Command("go", "work", "edit", "-json", repoPath(t, "go.work")).Output()
+	if err != nil {
+		t.Fatalf("go work edit -json: %v", err)
+	}
+	var w workspace
+	if err := json.Unmarshal(out, &w); err != nil {
+		t.Fatalf("decode go.work: %v", err)
+	}
+	if len(w.Use) == 0 {
+		t.Fatal("go.work uses no module")
+	}
+	return w
+}
+
+// Modules find each other through go.work alone (DESIGN.md §2).
+func TestWorkspaceHasNoReplaceDirectives(t *testing.T) {
+	if w := readWorkspace(t); len(w.Replace) > 0 {
+		t.Errorf("go.work has %d replace directive(s): the modules must resolve through use alone", len(w.Replace))
+	}
+}
+
+// Every module go.work uses is copied into the build stage or dropped from
+// its workspace there (go work edit -dropuse): otherwise no go command of
+// the stage can load the workspace.
+func TestDockerfileBuildStageHandlesEveryWorkspaceModule(t *testing.T) {
+	w := readWorkspace(t)
+	d := parseDockerfile(t)
+	for _, name := range buildStages(t, d) {
+		copied, dropped := map[string]bool{}, map[string]bool{}
+		for _, s := range d.lineage(t, name) {
+			for _, c := range s.Commands {
+				switch c := c.(type) {
+				case *instructions.CopyCommand:
+					if c.From != "" {
+						continue
+					}
+					for _, src := range c.SourcePaths {
+						copied[strings.Trim(path.Clean("/"+src), "/")] = true
+					}
+				case *instructions.RunCommand:
+					for _, dir := range droppedModules(t, c) {
+						dropped[dir] = true
+					}
+				}
+			}
+		}
+		for _, u := range w.Use {
+			dir := strings.Trim(path.Clean("/"+u.DiskPath), "/")
+			if !dropped[dir] && !copied[dir+"/go.mod"] && !copied[dir] {
+				t.Errorf("stage %s: go.work uses %s, which the stage neither copies (%s/go.mod) nor drops (go work edit -dropuse=%s)",
+					name, u.DiskPath, dir, u.DiskPath)
+			}
+		}
+	}
+}
+
+// droppedModules lists the modules a RUN removes from the workspace.
+func droppedModules(t testing.TB, c *instructions.RunCommand) []string {
+	t.Helper()
+	var out []string
+	for _, seg := range commandSeparator.Split(strings.Join(c.CmdLine, " "), -1) {
+		argv, err := words(seg, map[string]string{})
+		if err != nil {
+			t.Fatalf("RUN %q: %v", seg, err)
+		}
+		if len(argv) < 3 || argv[0] != "go" || argv[1] != "work" || argv[2] != "edit" {
+			continue
+		}
+		for i := 3; i < len(argv); i++ {
+			switch v, ok := strings.CutPrefix(argv[i], "-dropuse="); {
+			case ok:
+				out = append(out, strings.Trim(path.Clean("/"+v), "/"))
+			case argv[i] == "-dropuse" && i+1 < len(argv):
+				out = append(out, strings.Trim(path.Clean("/"+argv[i+1]), "/"))
+				i++
+			}
+		}
+	}
+	return out
 }

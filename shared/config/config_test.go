@@ -4,11 +4,13 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"mailing/shared/testkit"
 )
 
 func TestEnvCollectsEveryProblem(t *testing.T) {
 	vars := map[string]string{"D": "soon", "I": "-3", "B": "maybe", "S": "x", "OK": "90s"}
-	e := New(func(k string) string { return vars[k] })
+	e := New(testkit.Env(vars))
 	if got := e.String("S", "def"); got != "x" {
 		t.Fatalf("String: %q", got)
 	}

@@ -12,17 +12,14 @@ import (
 	"time"
 
 	"mailing/shared/postgres/pgtest"
+	"mailing/shared/testkit"
 )
-
-// env builds a getenv from pairs.
-func env(kv map[string]string) func(string) string {
-	return func(k string) string { return kv[k] }
-}
 
 // TestRunEndToEnd migrates a fresh database, starts the real binary's run()
 // on a free port, drives it over HTTP and shuts it down gracefully.
 func TestRunEndToEnd(t *testing.T) {
-	dsn := pgtest.DSN(t)
+	// Not a migrated clone: the migrate command must build the schema.
+	dsn := pgtest.EmptyDSN(t)
 	vars := map[string]string{
 		"DATABASE_URL": dsn, "HTTP_ADDR": "127.0.0.1:0",
 		"JWT_SECRET": strings.Repeat("s", 40), "ADMIN_USERNAME": "ops", "ADMIN_PASSWORD": "correct horse",
@@ -30,16 +27,16 @@ func TestRunEndToEnd(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	if err := run(ctx, []string{"migrate"}, env(vars), io.Discard); err != nil {
+	if err := run(ctx, []string{"migrate"}, testkit.Env(vars), io.Discard); err != nil {
 		t.Fatalf("migrate: %v", err)
 	}
-	if err := run(ctx, []string{"migrate"}, env(vars), io.Discard); err != nil {
+	if err := run(ctx, []string{"migrate"}, testkit.Env(vars), io.Discard); err != nil {
 		t.Fatalf("second migrate must be a no-op: %v", err)
 	}
 
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, nil, env(vars), pw); _ = pw.Close() }()
+	go func() { done <- run(ctx, nil, testkit.Env(vars), pw); _ = pw.Close() }()
 	base := waitListening(t, pr, done)
 
 	form := url.Values{"username": {"ops"}, "password": {"correct horse"}, "grant_type": {"password"}}
@@ -148,41 +145,41 @@ func decode(t *testing.T, resp *http.Response, want int, out any) {
 
 func TestConfigRefusesMissingOrShortSecret(t *testing.T) {
 	ctx := context.Background()
-	err := run(ctx, nil, env(map[string]string{}), io.Discard)
+	err := run(ctx, nil, testkit.Env(map[string]string{}), io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "JWT_SECRET is required") {
 		t.Fatalf("no secret: %v", err)
 	}
-	err = run(ctx, nil, env(map[string]string{"JWT_SECRET": "short"}), io.Discard)
+	err = run(ctx, nil, testkit.Env(map[string]string{"JWT_SECRET": "short"}), io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "at least 32 bytes") {
 		t.Fatalf("short secret: %v", err)
 	}
-	err = run(ctx, nil, env(map[string]string{"APP_ENV": "dev", "DEFAULT_TIMEZONE": "Nowhere/Land"}), io.Discard)
+	err = run(ctx, nil, testkit.Env(map[string]string{"APP_ENV": "dev", "DEFAULT_TIMEZONE": "Nowhere/Land"}), io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "DEFAULT_TIMEZONE") {
 		t.Fatalf("bad zone: %v", err)
 	}
-	err = run(ctx, nil, env(map[string]string{"APP_ENV": "dev", "ADMIN_USERNAME": "x"}), io.Discard)
+	err = run(ctx, nil, testkit.Env(map[string]string{"APP_ENV": "dev", "ADMIN_USERNAME": "x"}), io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "set together") {
 		t.Fatalf("half admin pair: %v", err)
 	}
-	err = run(ctx, nil, env(map[string]string{"APP_ENV": "dev", "JWT_TTL": "soon"}), io.Discard)
+	err = run(ctx, nil, testkit.Env(map[string]string{"APP_ENV": "dev", "JWT_TTL": "soon"}), io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "JWT_TTL") {
 		t.Fatalf("bad ttl: %v", err)
 	}
-	err = run(ctx, []string{"frobnicate"}, env(map[string]string{}), io.Discard)
+	err = run(ctx, []string{"frobnicate"}, testkit.Env(map[string]string{}), io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "unknown command") {
 		t.Fatalf("unknown command: %v", err)
 	}
 }
 
 func TestDevModeUsesFixedSecret(t *testing.T) {
-	cfg, err := loadConfig(env(map[string]string{"APP_ENV": "dev"}), true)
+	cfg, err := loadConfig(testkit.Env(map[string]string{"APP_ENV": "dev"}), true)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if cfg.JWTSecret != devSecret || !cfg.devSecretUsed {
 		t.Fatalf("dev mode did not take the dev secret: %+v", cfg)
 	}
-	cfg, err = loadConfig(env(map[string]string{}), false)
+	cfg, err = loadConfig(testkit.Env(map[string]string{}), false)
 	if err != nil {
 		t.Fatalf("migrate must not need a secret: %v", err)
 	}

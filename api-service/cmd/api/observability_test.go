@@ -21,6 +21,7 @@ import (
 	"mailing/shared/broker/brokertest"
 	"mailing/shared/metrics/metricstest"
 	"mailing/shared/postgres/pgtest"
+	"mailing/shared/testkit"
 )
 
 // logLine is one decoded JSON log line.
@@ -36,7 +37,7 @@ type logLine map[string]any
 func TestLogsAndMetricsFollowOneMailout(t *testing.T) {
 	dsn := pgtest.DSN(t)
 	bcfg := brokertest.Config(t)
-	bins := buildBinaries(t, "mailing/sender-worker/cmd/worker", "mailing/sender-worker/cmd/probe-sim")
+	bins := testkit.BuildBinaries(t, "mailing/sender-worker/cmd/worker", "mailing/sender-worker/cmd/probe-sim")
 
 	const simSecret = "observability-test-secret-0123456789abcdef"
 	sim := startProcess(t, bins["probe-sim"], nil, map[string]string{"PROBE_SIM_ADDR": "127.0.0.1:0", "PROBE_SIM_SECRET": simSecret})
@@ -61,12 +62,12 @@ func TestLogsAndMetricsFollowOneMailout(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	if err := run(ctx, []string{"migrate"}, env(vars), io.Discard); err != nil {
+	if err := run(ctx, []string{"migrate"}, testkit.Env(vars), io.Discard); err != nil {
 		t.Fatalf("migrate: %v", err)
 	}
-	apiLogs := &syncBuffer{}
+	apiLogs := &testkit.Log{}
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, nil, env(vars), apiLogs) }()
+	go func() { done <- run(ctx, nil, testkit.Env(vars), apiLogs) }()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
@@ -76,7 +77,7 @@ func TestLogsAndMetricsFollowOneMailout(t *testing.T) {
 			t.Logf("API log:\n%s", apiLogs.String())
 		}
 	})
-	base := "http://" + waitFor(t, "API listening", func() (string, bool) { return apiLogs.addr() })
+	base := "http://" + testkit.WaitFor(t, "API listening", time.Minute, func() (string, bool) { return listening(apiLogs) })
 	api := newClient(t, base, "ops", "correct horse")
 
 	const phone = "79161234567"
@@ -94,7 +95,7 @@ func TestLogsAndMetricsFollowOneMailout(t *testing.T) {
 		text, now.Add(-time.Second).Format(time.RFC3339), now.Add(10*time.Minute).Format(time.RFC3339)), http.StatusCreated, &m)
 
 	var msgID int64
-	waitFor(t, "the message to be sent after its retry", func() (string, bool) {
+	testkit.WaitFor(t, "the message to be sent after its retry", time.Minute, func() (string, bool) {
 		var page struct {
 			Items []struct {
 				ID       int64  `json:"id"`
@@ -109,7 +110,7 @@ func TestLogsAndMetricsFollowOneMailout(t *testing.T) {
 		msgID = page.Items[0].ID
 		return fmt.Sprint(page.Items), page.Items[0].Status == "sent" && page.Items[0].Attempts == 2
 	})
-	waitFor(t, "the worker to log the final status", func() (string, bool) {
+	testkit.WaitFor(t, "the worker to log the final status", time.Minute, func() (string, bool) {
 		return "", len(find(parseLog(t, worker.out.String()), "message_id", msgID, "message final")) == 1
 	})
 
@@ -172,40 +173,62 @@ func TestLogsAndMetricsFollowOneMailout(t *testing.T) {
 	})
 
 	t.Run("metrics", func(t *testing.T) {
-		apiBody := metricstest.Scrape(t, base+"/metrics")
-		workerBody := metricstest.Scrape(t, "http://"+worker.addr+"/metrics")
-		simBody := metricstest.Scrape(t, "http://"+sim.addr+"/metrics")
-		for _, body := range [][]byte{apiBody, workerBody, simBody} {
+		// Each process counts in its own time: the worker counts a final
+		// status after it has logged it, the relay a publication after the
+		// broker confirmed it. Scrape until every figure is in; a figure
+		// that never comes fails with what was last scraped.
+		const fromAPI, fromWorker, fromSim = "api", "worker", "probe-sim"
+		urls := map[string]string{fromAPI: base + "/metrics", fromWorker: "http://" + worker.addr + "/metrics", fromSim: "http://" + sim.addr + "/metrics"}
+		exactly := func(want float64) func(float64) bool { return func(v float64) bool { return v == want } }
+		wants := []struct {
+			from   string
+			name   string
+			labels map[string]string
+			ok     func(float64) bool
+			want   string
+		}{
+			{fromAPI, "mailing_http_requests_total", map[string]string{"route": "/api/customers", "method": "POST", "status": "201"}, exactly(1), "1"},
+			{fromAPI, "mailing_mailout_events_total", map[string]string{"event": "created"}, exactly(1), "1"},
+			{fromAPI, "mailing_customer_events_total", map[string]string{"event": "updated"}, exactly(1), "1"},
+			{fromAPI, "mailing_outbox_published_total", map[string]string{"topic": "mailout.start"}, exactly(1), "1"},
+			{fromAPI, "mailing_outbox_backlog", nil, exactly(0), "0"},
+			{fromAPI, "go_sql_max_open_connections", map[string]string{"db_name": "mailing"}, exactly(20), "20"},
+			{fromWorker, "mailing_mailout_events_total", map[string]string{"event": "started"}, exactly(1), "1"},
+			// The reconciler may start the mailout before its start event
+			// arrives; the event then re-publishes its jobs: a second fan-out.
+			{fromWorker, "mailing_fanout_jobs", nil, func(v float64) bool { return v >= 1 }, "at least 1 fan-out"},
+			{fromWorker, "mailing_probe_requests_total", map[string]string{"outcome": "transient", "reason": "http_5xx"}, exactly(1), "1"},
+			{fromWorker, "mailing_probe_requests_total", map[string]string{"outcome": "sent", "reason": "ok"}, exactly(1), "1"},
+			{fromWorker, "mailing_sender_retries_total", map[string]string{"reason": "http_5xx"}, exactly(1), "1"},
+			{fromWorker, "mailing_messages_final_total", map[string]string{"status": "sent"}, exactly(1), "1"},
+			{fromWorker, "mailing_delivery_lag_seconds", nil, exactly(1), "1 observation"},
+			{fromWorker, "mailing_probe_breaker_state", map[string]string{"state": "closed"}, exactly(1), "1"},
+			{fromSim, "probesim_outcomes_total", map[string]string{"outcome": "accepted"}, exactly(1), "1"},
+		}
+		var bodies map[string][]byte
+		testkit.WaitFor(t, "every metric to count the mailout", 30*time.Second, func() (string, bool) {
+			bodies = map[string][]byte{}
+			for from, u := range urls {
+				bodies[from] = metricstest.Scrape(t, u)
+			}
+			var wrong []string
+			for _, w := range wants {
+				if v, found := metricstest.Value(t, bodies[w.from], w.name, w.labels); !found || !w.ok(v) {
+					wrong = append(wrong, fmt.Sprintf("%s: %s%v = %v (found %v), want %s", w.from, w.name, w.labels, v, found, w.want))
+				}
+			}
+			return strings.Join(wrong, "; "), len(wrong) == 0
+		})
+		for _, body := range bodies {
 			metricstest.Check(t, body)
 		}
-		wantValue(t, apiBody, "mailing_http_requests_total", map[string]string{"route": "/api/customers", "method": "POST", "status": "201"}, 1)
-		wantValue(t, apiBody, "mailing_mailout_events_total", map[string]string{"event": "created"}, 1)
-		wantValue(t, apiBody, "mailing_customer_events_total", map[string]string{"event": "updated"}, 1)
-		wantValue(t, apiBody, "mailing_outbox_published_total", map[string]string{"topic": "mailout.start"}, 1)
-		wantValue(t, apiBody, "mailing_outbox_backlog", nil, 0)
-		wantValue(t, apiBody, "go_sql_max_open_connections", map[string]string{"db_name": "mailing"}, 20)
-
-		wantValue(t, workerBody, "mailing_mailout_events_total", map[string]string{"event": "started"}, 1)
-		// The reconciler may start the mailout before its start event
-		// arrives; the event then re-publishes its jobs: a second fan-out.
-		if n, _ := metricstest.Value(t, workerBody, "mailing_fanout_jobs", nil); n < 1 {
-			t.Errorf("mailing_fanout_jobs counts %v fan-outs, want at least 1", n)
-		}
-		wantValue(t, workerBody, "mailing_probe_requests_total", map[string]string{"outcome": "transient", "reason": "http_5xx"}, 1)
-		wantValue(t, workerBody, "mailing_probe_requests_total", map[string]string{"outcome": "sent", "reason": "ok"}, 1)
-		wantValue(t, workerBody, "mailing_sender_retries_total", map[string]string{"reason": "http_5xx"}, 1)
-		wantValue(t, workerBody, "mailing_messages_final_total", map[string]string{"status": "sent"}, 1)
-		wantValue(t, workerBody, "mailing_delivery_lag_seconds", nil, 1)
-		wantValue(t, workerBody, "mailing_probe_breaker_state", map[string]string{"state": "closed"}, 1)
-
-		wantValue(t, simBody, "probesim_outcomes_total", map[string]string{"outcome": "accepted"}, 1)
 
 		// Tests run in their package's directory, three levels down.
 		docs, err := os.ReadFile(filepath.Join("..", "..", "..", "docs", "metrics.md"))
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, body := range [][]byte{apiBody, workerBody, simBody} {
+		for _, body := range bodies {
 			for name := range metricstest.Families(t, body) {
 				own := strings.HasPrefix(name, "mailing_") || strings.HasPrefix(name, "probesim_") || strings.HasPrefix(name, "go_sql_")
 				if own && !strings.Contains(string(docs), "`"+name+"`") {
@@ -300,13 +323,6 @@ func wantLine(t *testing.T, lines []logLine, msg string, fields map[string]any) 
 	t.Errorf("no %q line with %v among %d lines: %q", msg, fields, len(lines), msgs)
 }
 
-func wantValue(t *testing.T, body []byte, name string, labels map[string]string, want float64) {
-	t.Helper()
-	if got, ok := metricstest.Value(t, body, name, labels); !ok || got != want {
-		t.Errorf("%s%v = %v (found %v), want %v", name, labels, got, ok, want)
-	}
-}
-
 // LOG_PII=true writes phones in full; by default they are masked; a bad
 // value is refused.
 func TestLogPII(t *testing.T) {
@@ -316,7 +332,7 @@ func TestLogPII(t *testing.T) {
 		for k, v := range base {
 			vars[k] = v
 		}
-		cfg, err := loadConfig(env(vars), true)
+		cfg, err := loadConfig(testkit.Env(vars), true)
 		if err != nil {
 			t.Fatalf("LOG_PII=%q: %v", value, err)
 		}
@@ -330,7 +346,7 @@ func TestLogPII(t *testing.T) {
 			t.Errorf("LOG_PII=%q: phone written in full %v, want %v: %s", value, full, wantFull, buf.String())
 		}
 	}
-	if _, err := loadConfig(env(map[string]string{"JWT_SECRET": strings.Repeat("k", 40), "LOG_PII": "maybe"}), true); err == nil {
+	if _, err := loadConfig(testkit.Env(map[string]string{"JWT_SECRET": strings.Repeat("k", 40), "LOG_PII": "maybe"}), true); err == nil {
 		t.Fatal("LOG_PII=maybe accepted")
 	}
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -21,6 +20,7 @@ import (
 
 	"mailing/shared/broker/brokertest"
 	"mailing/shared/postgres/pgtest"
+	"mailing/shared/testkit"
 )
 
 // TestMailoutCreatedWhileBrokerUnreachableStartsWhenItIsBack runs the whole
@@ -31,7 +31,7 @@ import (
 func TestMailoutCreatedWhileBrokerUnreachableStartsWhenItIsBack(t *testing.T) {
 	dsn := pgtest.DSN(t)
 	bcfg := brokertest.Config(t)
-	bins := buildBinaries(t, "mailing/sender-worker/cmd/worker", "mailing/sender-worker/cmd/probe-sim")
+	bins := testkit.BuildBinaries(t, "mailing/sender-worker/cmd/worker", "mailing/sender-worker/cmd/probe-sim")
 
 	const simSecret = "system-test-probe-secret-0123456789abcdef"
 	sim := startProcess(t, bins["probe-sim"], nil, map[string]string{"PROBE_SIM_ADDR": "127.0.0.1:0", "PROBE_SIM_SECRET": simSecret})
@@ -61,19 +61,19 @@ func TestMailoutCreatedWhileBrokerUnreachableStartsWhenItIsBack(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	if err := run(ctx, []string{"migrate"}, env(vars), io.Discard); err != nil {
+	if err := run(ctx, []string{"migrate"}, testkit.Env(vars), io.Discard); err != nil {
 		t.Fatalf("migrate: %v", err)
 	}
-	logs := &syncBuffer{}
+	logs := &testkit.Log{}
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, nil, env(vars), logs) }()
+	go func() { done <- run(ctx, nil, testkit.Env(vars), logs) }()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
 			t.Errorf("api run: %v", err)
 		}
 	})
-	base := "http://" + waitFor(t, "API listening", func() (string, bool) { return logs.addr() })
+	base := "http://" + testkit.WaitFor(t, "API listening", time.Minute, func() (string, bool) { return listening(logs) })
 	api := newClient(t, base, "ops", "correct horse")
 
 	phones := []string{"79160000001", "79160000002", "79160000003"}
@@ -92,7 +92,7 @@ func TestMailoutCreatedWhileBrokerUnreachableStartsWhenItIsBack(t *testing.T) {
 	api.call("POST", "/api/mailouts", fmt.Sprintf(`{"text":"hello","start_at":%q,"end_at":%q,"filter":{"tags":["vip"]}}`,
 		now.Add(-time.Second).Format(time.RFC3339), now.Add(10*time.Minute).Format(time.RFC3339)), http.StatusCreated, &m)
 
-	waitFor(t, "the relay to fail against the unreachable broker", func() (string, bool) {
+	testkit.WaitFor(t, "the relay to fail against the unreachable broker", time.Minute, func() (string, bool) {
 		return "", strings.Contains(logs.String(), "outbox relay failed")
 	})
 	var got struct {
@@ -108,7 +108,7 @@ func TestMailoutCreatedWhileBrokerUnreachableStartsWhenItIsBack(t *testing.T) {
 		Phone int64 `json:"phone"`
 		Count int   `json:"count"`
 	}
-	waitFor(t, "both deliveries", func() (string, bool) {
+	testkit.WaitFor(t, "both deliveries", time.Minute, func() (string, bool) {
 		getJSON(t, "http://"+sim.addr+"/control/deliveries", &deliveries)
 		return fmt.Sprint(deliveries), len(deliveries) >= 2
 	})
@@ -122,7 +122,7 @@ func TestMailoutCreatedWhileBrokerUnreachableStartsWhenItIsBack(t *testing.T) {
 		} `json:"items"`
 	}
 	// probe-sim counts a delivery before the worker commits its outcome.
-	waitFor(t, "both messages recorded as sent", func() (string, bool) {
+	testkit.WaitFor(t, "both messages recorded as sent", time.Minute, func() (string, bool) {
 		api.call("GET", fmt.Sprintf("/api/messages?mailout_id=%d", m.ID), "", http.StatusOK, &msgs)
 		return fmt.Sprint(msgs.Items), len(msgs.Items) == 2 && msgs.Items[0].Status == "sent" && msgs.Items[1].Status == "sent"
 	})
@@ -138,27 +138,11 @@ func TestMailoutCreatedWhileBrokerUnreachableStartsWhenItIsBack(t *testing.T) {
 	}
 }
 
-// buildBinaries builds the packages into a temporary directory and returns
-// each binary's path by its base name.
-func buildBinaries(t *testing.T, pkgs ...string) map[string]string {
-	t.Helper()
-	dir := t.TempDir()
-	out := map[string]string{}
-	for _, pkg := range pkgs {
-		bin := filepath.Join(dir, filepath.Base(pkg))
-		if b, err := exec.Command("go", "build", "-o", bin, pkg).CombinedOutput(); err != nil {
-			t.Fatalf("go build %s: %v: %s", pkg, err, b)
-		}
-		out[filepath.Base(pkg)] = bin
-	}
-	return out
-}
-
 // process is a child process whose output is kept for its address and for
 // the test's failure message.
 type process struct {
 	addr string
-	out  *syncBuffer
+	out  *testkit.Log
 }
 
 // startProcess starts bin with only the given environment, waits until it
@@ -170,7 +154,7 @@ func startProcess(t *testing.T, bin string, args []string, vars map[string]strin
 	for k, v := range vars {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
-	out := &syncBuffer{}
+	out := &testkit.Log{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -189,13 +173,13 @@ func startProcess(t *testing.T, bin string, args []string, vars map[string]strin
 			t.Logf("%s output:\n%s", filepath.Base(bin), out.String())
 		}
 	})
-	addr := waitFor(t, filepath.Base(bin)+" listening", func() (string, bool) {
+	addr := testkit.WaitFor(t, filepath.Base(bin)+" listening", time.Minute, func() (string, bool) {
 		select {
 		case <-exited:
 			t.Fatalf("%s exited:\n%s", filepath.Base(bin), out.String())
 		default:
 		}
-		return out.addr()
+		return listening(out)
 	})
 	return &process{addr: addr, out: out}
 }
@@ -241,46 +225,11 @@ func proxy(t *testing.T, addr, target string) {
 	}()
 }
 
-// waitFor polls cond for up to a minute and returns its value once true.
-func waitFor(t *testing.T, what string, cond func() (string, bool)) string {
-	t.Helper()
-	deadline := time.Now().Add(time.Minute)
-	for {
-		v, ok := cond()
-		if ok {
-			return v
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s (last: %q)", what, v)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
-// syncBuffer is a log sink that several goroutines may write while the
-// test reads it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 var listeningAddr = regexp.MustCompile(`"listening".*?"addr":"([^"]+)"|msg=listening addr=(\S+)`)
 
-// addr is the address of the first "listening" log line.
-func (b *syncBuffer) addr() (string, bool) {
-	m := listeningAddr.FindStringSubmatch(b.String())
+// listening is the address of the first "listening" line of a log.
+func listening(l *testkit.Log) (string, bool) {
+	m := listeningAddr.FindStringSubmatch(l.String())
 	if m == nil {
 		return "", false
 	}

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,6 +18,7 @@ import (
 	"mailing/api-service/internal/httpapi"
 	"mailing/shared/postgres"
 	"mailing/shared/postgres/pgtest"
+	"mailing/shared/testkit"
 )
 
 const testSecret = "test-secret-0123456789-0123456789-abcdef"
@@ -30,7 +30,7 @@ type bundle struct {
 	srv    *httptest.Server
 	tokens *auth.Tokens
 	token  string
-	logs   *lockedWriter
+	logs   *testkit.Log
 }
 
 func setup(t *testing.T) *bundle {
@@ -41,7 +41,7 @@ func setup(t *testing.T) *bundle {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &lockedWriter{w: &bytes.Buffer{}}
+	logs := &testkit.Log{}
 	h := httpapi.New(httpapi.Config{
 		Stores: httpapi.PostgresStores(db), Log: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Tokens: tokens, DefaultTimezone: "Europe/Moscow", Version: "test",
@@ -160,29 +160,4 @@ func id(t *testing.T, obj map[string]any) int64 {
 		t.Fatalf("no id in %v", obj)
 	}
 	return int64(f)
-}
-
-// lockedWriter lets handlers log while a test reads the log.
-type lockedWriter struct {
-	mu sync.Mutex
-	w  *bytes.Buffer
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
-}
-
-func (l *lockedWriter) lines() []map[string]any {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	var out []map[string]any
-	for _, line := range bytes.Split(l.w.Bytes(), []byte("\n")) {
-		var m map[string]any
-		if json.Unmarshal(line, &m) == nil {
-			out = append(out, m)
-		}
-	}
-	return out
 }

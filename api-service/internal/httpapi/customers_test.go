@@ -212,7 +212,7 @@ func TestCustomerLogsCarryID(t *testing.T) {
 	cid := id(t, c)
 	b.must(http.StatusOK, "PATCH", "/api/customers/"+itoa(cid), map[string]any{"tags": []string{"x"}})
 	var msgs []string
-	for _, l := range b.logs.lines() {
+	for _, l := range b.logs.Lines(t) {
 		if v, ok := l["customer_id"].(float64); ok && int64(v) == cid {
 			msgs = append(msgs, l["msg"].(string))
 		}

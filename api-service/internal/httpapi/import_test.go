@@ -388,7 +388,7 @@ func TestImportDebugLogs(t *testing.T) {
 	b := setup(t)
 	b.importBody("", "application/x-ndjson", `{"phone":"79160000001"}`+"\n"+`{"phone":"7"}`+"\n")
 	var debug, summary int
-	for _, l := range b.logs.lines() {
+	for _, l := range b.logs.Lines(t) {
 		switch l["msg"] {
 		case "customer imported":
 			if l["customer_id"] == nil || l["line"] != float64(1) || l["action"] != "inserted" {

@@ -672,7 +672,7 @@ func TestMailoutLogsCarryID(t *testing.T) {
 	b.must(http.StatusOK, "PATCH", path, map[string]any{"text": "again"})
 	b.must(http.StatusOK, "POST", path+"/cancel", nil)
 	var msgs []string
-	for _, l := range b.logs.lines() {
+	for _, l := range b.logs.Lines(t) {
 		if v, ok := l["mailout_id"].(float64); ok && int64(v) == mid {
 			msgs = append(msgs, l["msg"].(string))
 		}

@@ -113,7 +113,7 @@ func TestMessageLogsCarryIDs(t *testing.T) {
 	b.must(http.StatusOK, "GET", "/api/messages/"+itoa(mid), nil)
 	b.must(http.StatusOK, "GET", "/api/messages?customer_id=42", nil)
 	var summaries []map[string]any
-	for _, l := range b.logs.lines() {
+	for _, l := range b.logs.Lines(t) {
 		if l["msg"] == "http request" && l["route"] != "/api/mailouts" {
 			summaries = append(summaries, l)
 		}

@@ -176,7 +176,7 @@ func TestRequestID(t *testing.T) {
 		seen[got] = true
 	}
 	// The id is on the request's log line, so one request can be followed.
-	for _, l := range b.logs.lines() {
+	for _, l := range b.logs.Lines(t) {
 		if l["msg"] == "http request" && l["request_id"] == "trace-42.a:b_c" {
 			return
 		}

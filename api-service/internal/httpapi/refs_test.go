@@ -393,7 +393,7 @@ func wantErrorMentions(t *testing.T, out map[string]any, parts ...string) {
 // wantRefLog checks that an info line with msg carried the id under key.
 func wantRefLog(t *testing.T, b *bundle, msg, key string, want int64) {
 	t.Helper()
-	for _, l := range b.logs.lines() {
+	for _, l := range b.logs.Lines(t) {
 		if l["msg"] == msg && l["level"] == "INFO" {
 			if got, _ := l[key].(float64); int64(got) == want {
 				return

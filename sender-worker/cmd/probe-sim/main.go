@@ -28,7 +28,7 @@ import (
 	// Time zones compiled in: no zoneinfo needed on the host or in the image.
 	_ "time/tzdata"
 
-	"mailing/sender-worker/internal/probesim"
+	"mailing/sender-worker/probesim"
 	"mailing/shared/logging"
 )
 

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -18,24 +17,21 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	"go.uber.org/goleak"
 
-	"mailing/sender-worker/internal/probesim"
+	"mailing/sender-worker/probesim"
+	"mailing/shared/testkit"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 const secret = "cmd-test-secret-0123456789-abcdefghijkl"
 
-func env(kv map[string]string) func(string) string {
-	return func(k string) string { return kv[k] }
-}
-
 // proc is run() serving on a free port.
 type proc struct {
+	t    *testing.T
 	base string
 	hc   *http.Client
 	stop func() error // cancels run's context and waits for it; idempotent
-	mu   sync.Mutex
-	logs []map[string]any
+	logs *testkit.Log
 }
 
 // start runs the server until the test ends, then stops it through its
@@ -43,31 +39,9 @@ type proc struct {
 func start(t *testing.T, args []string, vars map[string]string) *proc {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	pr, pw := io.Pipe()
+	p := &proc{t: t, hc: &http.Client{Transport: &http.Transport{}}, logs: &testkit.Log{}}
 	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, append([]string{"-addr", "127.0.0.1:0"}, args...), env(vars), pw)
-		_ = pw.Close()
-	}()
-	p := &proc{hc: &http.Client{Transport: &http.Transport{}}}
-	addr := make(chan string, 1)
-	scanned := make(chan struct{})
-	go func() {
-		defer close(scanned)
-		sc := bufio.NewScanner(pr)
-		for sc.Scan() {
-			var line map[string]any
-			if json.Unmarshal(sc.Bytes(), &line) != nil {
-				continue
-			}
-			p.mu.Lock()
-			p.logs = append(p.logs, line)
-			p.mu.Unlock()
-			if line["msg"] == "listening" {
-				addr <- line["addr"].(string)
-			}
-		}
-	}()
+	go func() { done <- run(ctx, append([]string{"-addr", "127.0.0.1:0"}, args...), testkit.Env(vars), p.logs) }()
 	var once sync.Once
 	var stopErr error
 	p.stop = func() error {
@@ -75,7 +49,6 @@ func start(t *testing.T, args []string, vars map[string]string) *proc {
 			cancel()
 			select {
 			case stopErr = <-done:
-				<-scanned
 				p.hc.CloseIdleConnections()
 			case <-time.After(20 * time.Second):
 				stopErr = errors.New("run did not return after its context was cancelled")
@@ -83,28 +56,34 @@ func start(t *testing.T, args []string, vars map[string]string) *proc {
 		})
 		return stopErr
 	}
-	select {
-	case a := <-addr:
-		p.base = "http://" + a
-	case err := <-done:
-		<-scanned
-		t.Fatalf("run stopped before listening: %v", err)
-	case <-time.After(20 * time.Second):
-		t.Fatal("server did not start listening")
-	}
 	t.Cleanup(func() {
 		if err := p.stop(); err != nil {
 			t.Errorf("stop: %v", err)
 		}
 	})
+	addr := testkit.WaitFor(t, "the server to log its address", 20*time.Second, func() (string, bool) {
+		for _, line := range p.logs.Lines(t) {
+			if line["msg"] == "listening" {
+				addr, _ := line["addr"].(string)
+				return addr, true
+			}
+		}
+		select {
+		case err := <-done:
+			done <- err // for stop
+			t.Fatalf("run stopped before listening: %v", err)
+		default:
+		}
+		return "", false
+	})
+	p.base = "http://" + addr
 	return p
 }
 
 // hasLog reports whether a log line has every given key/value.
 func (p *proc) hasLog(want map[string]any) bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for _, line := range p.logs {
+	p.t.Helper()
+	for _, line := range p.logs.Lines(p.t) {
 		ok := true
 		for k, v := range want {
 			if fmt.Sprint(line[k]) != fmt.Sprint(v) {
@@ -155,7 +134,7 @@ func (p *proc) must(t *testing.T, method, path, token, body string, want int, ou
 func token(t *testing.T, args []string, vars map[string]string) string {
 	t.Helper()
 	var out bytes.Buffer
-	if err := run(context.Background(), append([]string{"token"}, args...), env(vars), &out); err != nil {
+	if err := run(context.Background(), append([]string{"token"}, args...), testkit.Env(vars), &out); err != nil {
 		t.Fatalf("token: %v", err)
 	}
 	tok := strings.TrimSpace(out.String())
@@ -187,7 +166,7 @@ func TestRunServesRecordsAndShutsDownWithHungRequests(t *testing.T) {
 	if len(ds) != 1 || ds[0].ID != 1 || ds[0].Phone != 79001234567 || ds[0].Text != "hi" {
 		t.Fatalf("deliveries %+v", ds)
 	}
-	waitFor(t, "the request's debug line", func() bool {
+	testkit.Eventually(t, "the request's debug line", 20*time.Second, func() bool {
 		return p.hasLog(map[string]any{"msg": "request", "message_id": 1, "outcome": "accepted", "http_status": 200})
 	})
 	if !p.hasLog(map[string]any{"msg": "listening", "seed": 9}) {
@@ -203,7 +182,7 @@ func TestRunServesRecordsAndShutsDownWithHungRequests(t *testing.T) {
 		_, _, err := p.do(ctx, "POST", "/v1/send/3", tok, sendBody(3))
 		errc <- err
 	}()
-	waitFor(t, "the request to hang", func() bool {
+	testkit.Eventually(t, "the request to hang", 20*time.Second, func() bool {
 		var st probesim.Stats
 		p.must(t, "GET", "/control/stats", "", "", http.StatusOK, &st)
 		return st.Hung == 1
@@ -286,7 +265,7 @@ func TestRunRefusesBadConfiguration(t *testing.T) {
 		{[]string{"token", "-ttl", "-1h"}, nil, "ttl"},
 	}
 	for _, c := range cases {
-		err := run(context.Background(), c.args, env(c.vars), io.Discard)
+		err := run(context.Background(), c.args, testkit.Env(c.vars), io.Discard)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%v %v: error %v, want one mentioning %q", c.args, c.vars, err, c.want)
 		}
@@ -329,16 +308,5 @@ func TestTokenCommand(t *testing.T) {
 		if left < c.ttl-time.Minute || left > c.ttl {
 			t.Fatalf("%v: expires in %v, want about %v", c.args, left, c.ttl)
 		}
-	}
-}
-
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
 	}
 }

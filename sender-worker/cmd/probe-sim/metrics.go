@@ -4,7 +4,7 @@ import (
 	"log/slog"
 	"net/http"
 
-	"mailing/sender-worker/internal/probesim"
+	"mailing/sender-worker/probesim"
 	"mailing/shared/metrics"
 )
 

@@ -5,10 +5,11 @@ import (
 	"testing"
 	"time"
 
-	"mailing/sender-worker/internal/probesim"
+	"mailing/sender-worker/probesim"
 	"mailing/shared/broker"
 	"mailing/shared/broker/brokertest"
 	"mailing/shared/domain"
+	"mailing/shared/testkit"
 )
 
 func (p *pipeline) setFaults(f probesim.Faults) {
@@ -86,7 +87,7 @@ func TestOutageOpensTheBreakerAndEverythingIsDeliveredAfterwards(t *testing.T) {
 	p.setFaults(probesim.Faults{LatencyMS: int(latency / time.Millisecond)})
 	want := p.customers(300, "916")
 	m := p.startNow(domain.Filter{})
-	p.waitFor("first deliveries", 60*time.Second, func() bool { return len(p.sim.Deliveries()) >= 40 })
+	testkit.Eventually(p.t, "first deliveries", 60*time.Second, func() bool { return len(p.sim.Deliveries()) >= 40 })
 
 	p.setFaults(probesim.Faults{Down: true})
 	before := p.sim.Stats()
@@ -121,7 +122,7 @@ func TestHangingRequestsTimeOutAndAreRetried(t *testing.T) {
 	p.setFaults(probesim.Faults{Hang: true})
 	want := p.customers(30, "916")
 	m := p.startNow(domain.Filter{})
-	p.waitFor("requests hanging", 30*time.Second, func() bool { return p.sim.Stats().Hung >= 3 })
+	testkit.Eventually(p.t, "requests hanging", 30*time.Second, func() bool { return p.sim.Stats().Hung >= 3 })
 	time.Sleep(3 * time.Second)
 	p.setFaults(probesim.Faults{})
 
@@ -150,7 +151,7 @@ func TestBrokerConnectionsDroppedMidRun(t *testing.T) {
 	m := p.startNow(domain.Filter{})
 	name := p.bcfg.Prefix + "-worker"
 	for _, after := range []int{30, 80, 130} {
-		p.waitFor("deliveries before the drop", 60*time.Second, func() bool { return len(p.sim.Deliveries()) >= after })
+		testkit.Eventually(p.t, "deliveries before the drop", 60*time.Second, func() bool { return len(p.sim.Deliveries()) >= after })
 		// The consumers of both queues, and the publisher when it is
 		// connected (it reconnects when next used).
 		if n := brokertest.CloseConnections(t, name); n < 2 {
@@ -170,7 +171,7 @@ func TestGarbageAnswersAreNeverCountedAsSent(t *testing.T) {
 	p.setFaults(probesim.Faults{RateGarbage: 0.5, RateCodeNonzero: 0.5})
 	want := p.customers(20, "916")
 	m := p.startNow(domain.Filter{})
-	p.waitFor("garbage answers to every message", 60*time.Second, func() bool {
+	testkit.Eventually(p.t, "garbage answers to every message", 60*time.Second, func() bool {
 		s := p.sim.Stats()
 		return s.Garbage > 0 && s.CodeNonzero > 0 && s.Garbage+s.CodeNonzero >= 40
 	})

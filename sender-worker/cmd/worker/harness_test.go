@@ -1,57 +1,29 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
 	"context"
-	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
 
-	"mailing/sender-worker/internal/probesim"
+	"mailing/sender-worker/probesim"
 	"mailing/shared/domain"
 	"mailing/shared/postgres"
+	"mailing/shared/testkit"
 )
 
-// logSink collects the JSON log lines of workers running in-process. The
-// JSON handler writes each record with one Write call, so lines of
-// concurrent workers never interleave.
-type logSink struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logSink) Write(b []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(b)
-}
-
-func (l *logSink) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
-// entries returns the decoded lines whose message is msg and whose
-// mailout_id is mailoutID.
-func (l *logSink) entries(msg string, mailoutID int64) []map[string]any {
-	l.mu.Lock()
-	data := bytes.Clone(l.buf.Bytes())
-	l.mu.Unlock()
+// entries returns the decoded log lines of the pipeline's in-process
+// workers whose message is msg and whose mailout_id is mailoutID.
+func (p *pipeline) entries(msg string, mailoutID int64) []map[string]any {
+	p.t.Helper()
 	var out []map[string]any
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
-	for sc.Scan() {
-		var e map[string]any
-		if json.Unmarshal(sc.Bytes(), &e) != nil || e["msg"] != msg {
+	for _, e := range p.logs.Lines(p.t) {
+		if e["msg"] != msg {
 			continue
 		}
 		if id, _ := e["mailout_id"].(float64); int64(id) == mailoutID {
@@ -59,18 +31,6 @@ func (l *logSink) entries(msg string, mailoutID int64) []map[string]any {
 		}
 	}
 	return out
-}
-
-// waitFor polls cond until it holds, failing the test after within.
-func (p *pipeline) waitFor(what string, within time.Duration, cond func() bool) {
-	p.t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			p.t.Fatalf("%s: not within %s", what, within)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }
 
 // customersIn creates n customers in time zone tz with the given tags.
@@ -140,7 +100,7 @@ func (p *pipeline) counts(mailoutID int64) map[string]int {
 func (p *pipeline) settled(mailoutID int64, within time.Duration) map[string]int {
 	p.t.Helper()
 	var c map[string]int
-	p.waitFor("messages of mailout "+strconv.FormatInt(mailoutID, 10)+" final", within, func() bool {
+	testkit.Eventually(p.t, "messages of mailout "+strconv.FormatInt(mailoutID, 10)+" final", within, func() bool {
 		m, err := postgres.NewMailouts(p.db).Get(context.Background(), mailoutID)
 		if err != nil {
 			p.t.Fatal(err)
@@ -258,7 +218,7 @@ func (p *pipeline) waitConsumers(queue string, n int) {
 	}
 	defer conn.Close()
 	var got int
-	p.waitFor("consumers on "+queue, 30*time.Second, func() bool {
+	testkit.Eventually(p.t, "consumers on "+queue, 30*time.Second, func() bool {
 		ch, err := conn.Channel()
 		if err != nil {
 			p.t.Fatal(err)

@@ -5,7 +5,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -18,6 +17,7 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
 	// Time zones compiled in: no zoneinfo needed on the host or in the image.
 	_ "time/tzdata"
 
@@ -92,61 +92,107 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		return err
 	}
 	log.Info("listening", "addr", ln.Addr().String(), "version", version)
+	parts := []part{
+		{"consume " + broker.StartQueue, consume(bcfg, broker.StartQueue, 4, plan.Handle)},
+		{"consume " + broker.SendQueue, consume(bcfg, broker.SendQueue, cfg.Prefetch, send.Handle)},
+		{"reconciler", func(ctx context.Context) error { rec.Run(ctx); return nil }},
+		{"health server", serveHTTP(srv, ln, 15*time.Second)},
+	}
 	if addr := getenv("PPROF_ADDR"); addr != "" {
-		stopPprof, err := servePprof(addr, log)
+		psrv, pln, err := pprofServer(addr, log)
 		if err != nil {
+			_ = ln.Close()
 			return err
 		}
-		defer stopPprof()
+		parts = append(parts, part{"pprof server", serveHTTP(psrv, pln, time.Second)})
 	}
 
 	stopBatches := send.Start()
-	var wg sync.WaitGroup
-	errc := make(chan error, 4)
-	consume := func(queue string, prefetch int, h func(context.Context, broker.Delivery)) {
-		defer wg.Done()
-		c, err := broker.NewConsumer(bcfg)
-		if err == nil {
-			err = c.Consume(ctx, queue, prefetch, h)
-		}
-		if err != nil {
-			errc <- fmt.Errorf("consume %s: %w", queue, err)
-		}
-	}
-	wg.Add(4)
-	go consume(broker.StartQueue, 4, plan.Handle)
-	go consume(broker.SendQueue, cfg.Prefetch, send.Handle)
-	go func() { defer wg.Done(); rec.Run(ctx) }()
-	go func() {
-		defer wg.Done()
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			errc <- fmt.Errorf("serve health: %w", err)
-		}
-	}()
 	log.Info("worker started", "concurrency", cfg.Concurrency, "prefetch", cfg.Prefetch, "probe_url", cfg.ProbeURL)
-
-	var runErr error
-	select {
-	case <-ctx.Done():
-	case runErr = <-errc:
-		log.Error("worker stopping after a failure", "error", runErr.Error())
-	}
-	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
-	defer cancel()
-	_ = srv.Shutdown(shutdownCtx)
-	if runErr != nil {
-		return runErr
-	}
-	wg.Wait()
+	err = runParts(ctx, log, parts...)
+	// Only now: the consumers' handlers feed the batchers until they return.
 	stopBatches()
+	if err != nil {
+		return err
+	}
 	log.Info("stopped")
 	return nil
 }
 
-// servePprof serves the runtime profiles (net/http/pprof) on addr, for
+// part is one long-running piece of the worker. run returns nil once its
+// context ends, or an error when the piece cannot go on.
+type part struct {
+	name string
+	run  func(ctx context.Context) error
+}
+
+// runParts runs every part until ctx ends or one of them fails. Either way
+// it ends the others' context and waits until every part has returned, so
+// nothing a part started outlives the worker; it returns the first
+// failure.
+func runParts(ctx context.Context, log *slog.Logger, parts ...part) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		wg    sync.WaitGroup
+		once  sync.Once
+		first error
+	)
+	for _, p := range parts {
+		wg.Go(func() {
+			err := p.run(ctx)
+			if err == nil {
+				return
+			}
+			once.Do(func() {
+				first = fmt.Errorf("%s: %w", p.name, err)
+				log.Error("worker stopping after a failure", "error", first.Error())
+				cancel()
+			})
+		})
+	}
+	wg.Wait()
+	return first
+}
+
+// consume consumes queue with its own connection until ctx ends.
+func consume(bcfg broker.Config, queue string, prefetch int, h func(context.Context, broker.Delivery)) func(context.Context) error {
+	return func(ctx context.Context) error {
+		c, err := broker.NewConsumer(bcfg)
+		if err != nil {
+			return err
+		}
+		return c.Consume(ctx, queue, prefetch, h)
+	}
+}
+
+// serveHTTP serves srv on ln until ctx ends, then shuts it down, giving
+// the requests in flight up to grace before closing their connections,
+// and returns once the server has stopped.
+func serveHTTP(srv *http.Server, ln net.Listener, grace time.Duration) func(context.Context) error {
+	return func(ctx context.Context) error {
+		served := make(chan error, 1)
+		go func() { served <- srv.Serve(ln) }()
+		select {
+		case err := <-served:
+			_ = srv.Close() // the connections accepted before the failure
+			return err      // never http.ErrServerClosed: only Shutdown causes it
+		case <-ctx.Done():
+		}
+		shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), grace)
+		defer cancel()
+		if err := srv.Shutdown(shutdownCtx); err != nil {
+			_ = srv.Close()
+		}
+		<-served
+		return nil
+	}
+}
+
+// pprofServer serves the runtime profiles (net/http/pprof) on addr, for
 // profiling under load. It is off unless PPROF_ADDR is set: profiles expose
 // internals and must never be reachable from outside.
-func servePprof(addr string, log *slog.Logger) (stop func(), err error) {
+func pprofServer(addr string, log *slog.Logger) (*http.Server, net.Listener, error) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
@@ -155,12 +201,10 @@ func servePprof(addr string, log *slog.Logger) (stop func(), err error) {
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return nil, fmt.Errorf("listen for pprof on %s: %w", addr, err)
+		return nil, nil, fmt.Errorf("listen for pprof on %s: %w", addr, err)
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	go func() { _ = srv.Serve(ln) }()
 	log.Warn("serving pprof profiles", "addr", ln.Addr().String())
-	return func() { _ = srv.Close() }, nil
+	return &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}, ln, nil
 }
 
 // healthServer serves /healthz (alive), /readyz (database and broker) and

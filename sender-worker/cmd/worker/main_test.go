@@ -12,12 +12,13 @@ import (
 
 	amqp "github.com/rabbitmq/amqp091-go"
 
-	"mailing/sender-worker/internal/probesim"
+	"mailing/sender-worker/probesim"
 	"mailing/shared/broker"
 	"mailing/shared/broker/brokertest"
 	"mailing/shared/domain"
 	"mailing/shared/postgres"
 	"mailing/shared/postgres/pgtest"
+	"mailing/shared/testkit"
 )
 
 const simSecret = "probe-sim-test-secret-0123456789abcdef"
@@ -32,7 +33,7 @@ type pipeline struct {
 	// vars is the first worker's environment; more workers start from it.
 	vars map[string]string
 	// logs collects the log lines of every in-process worker.
-	logs *logSink
+	logs *testkit.Log
 	next int // phones are numbered in creation order
 }
 
@@ -80,7 +81,7 @@ func startPipeline(t *testing.T, extra map[string]string) *pipeline {
 		api.Close()
 		_ = db.Close()
 	})
-	p := &pipeline{t: t, db: db, sim: sim, bcfg: bcfg, vars: vars, logs: &logSink{}}
+	p := &pipeline{t: t, db: db, sim: sim, bcfg: bcfg, vars: vars, logs: &testkit.Log{}}
 	p.startWorker(nil)
 	return p
 }
@@ -93,7 +94,7 @@ func (p *pipeline) startWorker(extra map[string]string) {
 	vars := p.env(extra)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, func(k string) string { return vars[k] }, p.logs) }()
+	go func() { done <- run(ctx, testkit.Env(vars), p.logs) }()
 	p.t.Cleanup(func() {
 		cancel()
 		select {

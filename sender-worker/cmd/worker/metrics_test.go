@@ -7,9 +7,10 @@ import (
 	"testing"
 	"time"
 
-	"mailing/sender-worker/internal/probesim"
+	"mailing/sender-worker/probesim"
 	"mailing/shared/domain"
 	"mailing/shared/metrics/metricstest"
+	"mailing/shared/testkit"
 )
 
 // The worker's /metrics follows an outage of the external API: the
@@ -29,7 +30,7 @@ func TestMetricsFollowAnOutage(t *testing.T) {
 		v, _ := metricstest.Value(t, body, name, labels)
 		return v
 	}
-	p.waitFor("the breaker to open", 30*time.Second, func() bool {
+	testkit.Eventually(p.t, "the breaker to open", 30*time.Second, func() bool {
 		return value(metricstest.Scrape(t, url), "mailing_probe_breaker_state", map[string]string{"state": "open"}) == 1
 	})
 	if err := p.sim.SetFaults(probesim.Faults{}); err != nil {
@@ -39,7 +40,7 @@ func TestMetricsFollowAnOutage(t *testing.T) {
 		t.Fatalf("messages %v, want 10 sent", counts)
 	}
 	var body []byte
-	p.waitFor("the reconciler's finish to be counted", 30*time.Second, func() bool {
+	testkit.Eventually(p.t, "the reconciler's finish to be counted", 30*time.Second, func() bool {
 		body = metricstest.Scrape(t, url)
 		return value(body, "mailing_mailout_events_total", map[string]string{"event": "finished"}) == 1
 	})
@@ -75,7 +76,7 @@ func TestMetricsFollowAnOutage(t *testing.T) {
 func (p *pipeline) workerAddr() string {
 	p.t.Helper()
 	var addr string
-	p.waitFor("the worker to listen", 30*time.Second, func() bool {
+	testkit.Eventually(p.t, "the worker to listen", 30*time.Second, func() bool {
 		sc := bufio.NewScanner(strings.NewReader(p.logs.String()))
 		for sc.Scan() {
 			var l struct{ Msg, Addr string }

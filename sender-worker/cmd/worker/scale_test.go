@@ -8,9 +8,10 @@ import (
 	"testing"
 	"time"
 
-	"mailing/sender-worker/internal/probesim"
+	"mailing/sender-worker/probesim"
 	"mailing/shared/broker"
 	"mailing/shared/domain"
+	"mailing/shared/testkit"
 )
 
 func TestTwoWorkersShareOneMailout(t *testing.T) {
@@ -61,7 +62,7 @@ func TestWorkerKilledMidRunWhileAnotherRuns(t *testing.T) {
 	}
 	victim := exec.Command(bin)
 	victim.Env = env
-	var victimLog logSink
+	var victimLog testkit.Log
 	victim.Stdout, victim.Stderr = &victimLog, &victimLog
 	if err := victim.Start(); err != nil {
 		t.Fatal(err)
@@ -78,7 +79,7 @@ func TestWorkerKilledMidRunWhileAnotherRuns(t *testing.T) {
 	p.setFaults(probesim.Faults{LatencyMS: 200})
 	want := p.customers(300, "916")
 	m := p.startNow(domain.Filter{})
-	p.waitFor("the second worker sending", 60*time.Second, func() bool { return victimRequests.Load() >= 20 })
+	testkit.Eventually(p.t, "the second worker sending", 60*time.Second, func() bool { return victimRequests.Load() >= 20 })
 	if err := victim.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}

@@ -6,9 +6,10 @@ import (
 	"testing"
 	"time"
 
-	"mailing/sender-worker/internal/probesim"
+	"mailing/sender-worker/probesim"
 	"mailing/shared/domain"
 	"mailing/shared/postgres"
+	"mailing/shared/testkit"
 )
 
 // noReconcile keeps the reconciler from starting due mailouts (its first
@@ -46,17 +47,17 @@ func (p *pipeline) notBefore(m domain.Mailout, start time.Time) {
 // dropped as stale.
 func (p *pipeline) startedOnceAt(m domain.Mailout) {
 	p.t.Helper()
-	p.waitFor("stale start event dropped", 30*time.Second, func() bool {
-		return len(p.logs.entries("start event ignored", m.ID)) > 0
+	testkit.Eventually(p.t, "stale start event dropped", 30*time.Second, func() bool {
+		return len(p.entries("start event ignored", m.ID)) > 0
 	})
-	started := p.logs.entries("mailout started", m.ID)
+	started := p.entries("mailout started", m.ID)
 	if len(started) != 1 || started[0]["version"] != float64(m.Version) {
 		p.t.Errorf("mailout %d: started %v, want once by version %d", m.ID, started, m.Version)
 	}
-	if again := p.logs.entries("start event for a running mailout; re-publishing its pending jobs", m.ID); len(again) != 0 {
+	if again := p.entries("start event for a running mailout; re-publishing its pending jobs", m.ID); len(again) != 0 {
 		p.t.Errorf("mailout %d: a second start event was acted on: %v", m.ID, again)
 	}
-	for _, e := range p.logs.entries("start event ignored", m.ID) {
+	for _, e := range p.entries("start event ignored", m.ID) {
 		if e["version"] != float64(m.Version-1) || e["reason"] != "version changed" {
 			p.t.Errorf("mailout %d: ignored %v, want only version %d as stale", m.ID, e, m.Version-1)
 		}
@@ -111,7 +112,7 @@ func TestCancelledMailoutsStopSending(t *testing.T) {
 
 	// Cancelled while sending slowly: the rest is cancelled.
 	m := p.startNow(domain.Filter{Tags: []string{"running"}})
-	p.waitFor("first deliveries", 60*time.Second, func() bool { return len(p.deliveriesOf(m.ID)) >= 16 })
+	testkit.Eventually(p.t, "first deliveries", 60*time.Second, func() bool { return len(p.deliveriesOf(m.ID)) >= 16 })
 	if _, err := postgres.NewMailouts(p.db).Cancel(ctx, m.ID); err != nil {
 		t.Fatal(err)
 	}
@@ -137,8 +138,8 @@ func TestCancelledMailoutsStopSending(t *testing.T) {
 		t.Errorf("mailout %d is %s, want cancelled", m.ID, got.Status)
 	}
 
-	p.waitFor("start event of the cancelled mailout dropped", 30*time.Second, func() bool {
-		return len(p.logs.entries("start event ignored", future.ID)) > 0
+	testkit.Eventually(p.t, "start event of the cancelled mailout dropped", 30*time.Second, func() bool {
+		return len(p.entries("start event ignored", future.ID)) > 0
 	})
 	if msgs := p.messages(future.ID); len(msgs) != 0 {
 		t.Errorf("the mailout cancelled before its start has %d messages", len(msgs))
@@ -200,7 +201,7 @@ func TestSendWindowAcrossTimeZones(t *testing.T) {
 		}
 	}
 
-	p.waitFor("Tokyo messages deferred", 60*time.Second, func() bool {
+	testkit.Eventually(p.t, "Tokyo messages deferred", 60*time.Second, func() bool {
 		deferredN, sent := 0, 0
 		for _, msg := range p.messages(deferred.ID) {
 			if _, far := outside[msg.Phone]; far && msg.Status == "pending" && msg.NextAttemptAt != nil {

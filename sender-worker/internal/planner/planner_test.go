@@ -17,6 +17,7 @@ import (
 	"mailing/shared/domain"
 	"mailing/shared/metrics"
 	"mailing/shared/metrics/metricstest"
+	"mailing/shared/testkit"
 )
 
 // startRecorder records the starts the planner asks for; every mailout it
@@ -86,10 +87,7 @@ func TestHandleDispatchesOnTopic(t *testing.T) {
 	case <-time.After(20 * time.Second):
 		t.Fatal("the event of an unknown topic was not dead-lettered")
 	}
-	deadline := time.Now().Add(20 * time.Second)
-	for len(store.seen()) == 0 && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-	}
+	testkit.Eventually(t, "the start handler to run", 20*time.Second, func() bool { return len(store.seen()) > 0 })
 	if got := store.seen(); len(got) != 1 || got[0] != (domain.MailoutRef{ID: 7, Version: 3}) {
 		t.Fatalf("starts asked for: %v, want mailout 7 at version 3 only", got)
 	}

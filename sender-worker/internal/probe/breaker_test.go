@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"mailing/shared/testkit"
 )
 
 // switchable answers 500 while failing is set, else 200 OK.
@@ -90,7 +92,7 @@ func TestBreakerOpensHalfOpensAndCloses(t *testing.T) {
 	}
 
 	failing.Store(false)
-	eventually(t, "breaker half-open", func() bool { return c.State() == StateHalfOpen })
+	testkit.Eventually(t, "breaker half-open", 30*time.Second, func() bool { return c.State() == StateHalfOpen })
 	if since := time.Since(beforeOpen); since < 200*time.Millisecond {
 		t.Fatalf("half-open after %v, before the 200ms open timeout", since)
 	}
@@ -112,7 +114,7 @@ func TestBreakerReopensOnFailedProbe(t *testing.T) {
 	c := breakerClient(t, srv, BreakerConfig{ConsecutiveFailures: 1, OpenTimeout: 200 * time.Millisecond}, tr)
 
 	mustSend(t, c, Transient)
-	eventually(t, "breaker half-open", func() bool { return c.State() == StateHalfOpen })
+	testkit.Eventually(t, "breaker half-open", 30*time.Second, func() bool { return c.State() == StateHalfOpen })
 	hits := srv.hits.Load()
 	mustSend(t, c, Transient)
 	if got := srv.hits.Load(); got != hits+1 {
@@ -290,11 +292,11 @@ func TestWaitReadyBlocksDuringProbe(t *testing.T) {
 	c := breakerClient(t, srv, BreakerConfig{ConsecutiveFailures: 1, OpenTimeout: 100 * time.Millisecond}, nil)
 	mustSend(t, c, Transient)
 	failing.Store(false)
-	eventually(t, "breaker half-open", func() bool { return c.State() == StateHalfOpen })
+	testkit.Eventually(t, "breaker half-open", 30*time.Second, func() bool { return c.State() == StateHalfOpen })
 
 	probe := make(chan Result, 1)
 	go func() { probe <- c.Send(context.Background(), msg(2)) }()
-	eventually(t, "probe request reached the server", probing.Load)
+	testkit.Eventually(t, "probe request reached the server", 30*time.Second, probing.Load)
 
 	if r := c.Send(context.Background(), msg(3)); r.Outcome != Deferred {
 		t.Fatalf("second request during the probe = %+v, want deferred", r)

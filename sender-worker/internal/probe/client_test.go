@@ -14,6 +14,7 @@ import (
 
 	"mailing/shared/domain"
 	"mailing/shared/logging"
+	"mailing/shared/testkit"
 )
 
 // One case per class of answer the external API can give.
@@ -315,7 +316,7 @@ func TestSendConcurrentPoolIsBounded(t *testing.T) {
 
 func TestSendLogs(t *testing.T) {
 	srv := newServer(t, answerWith(400, `{"error":"nope"}`))
-	buf := &logBuffer{}
+	buf := &testkit.Log{}
 	log, err := logging.New(buf, "debug", "json", "worker")
 	if err != nil {
 		t.Fatal(err)
@@ -327,7 +328,7 @@ func TestSendLogs(t *testing.T) {
 	if strings.Contains(buf.String(), "79161234567") || strings.Contains(buf.String(), testToken) {
 		t.Fatalf("logs leak the phone or the token: %s", buf.String())
 	}
-	lines := buf.lines(t)
+	lines := buf.Lines(t)
 	if len(lines) != 2 {
 		t.Fatalf("got %d log lines, want request and response: %s", len(lines), buf.String())
 	}

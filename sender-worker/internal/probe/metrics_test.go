@@ -9,6 +9,7 @@ import (
 
 	"mailing/shared/domain"
 	"mailing/shared/metrics/metricstest"
+	"mailing/shared/testkit"
 )
 
 // Requests are counted by outcome and reason, refusals of the open breaker
@@ -48,7 +49,7 @@ func TestMetricsFollowRequestsAndBreaker(t *testing.T) {
 	}
 
 	failing.Store(false)
-	eventually(t, "breaker half-open", func() bool { return c.State() == StateHalfOpen })
+	testkit.Eventually(t, "breaker half-open", 30*time.Second, func() bool { return c.State() == StateHalfOpen })
 	mustSend(t, c, Sent)
 	body = metricstest.Gather(t, reg)
 	if v, _ := metricstest.Value(t, body, "mailing_probe_breaker_state", map[string]string{"state": "closed"}); v != 1 {
