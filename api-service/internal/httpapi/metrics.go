@@ -58,12 +58,6 @@ func (m *Metrics) http() *metrics.HTTP {
 	return m.HTTP
 }
 
-func (m *Metrics) mailout(event string) {
-	if m != nil {
-		m.Mailouts.Event(event)
-	}
-}
-
 func (m *Metrics) customer(event string) {
 	if m != nil && m.customers != nil {
 		m.customers.WithLabelValues(event).Inc()
