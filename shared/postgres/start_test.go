@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -113,5 +114,23 @@ func TestRelayOutboxMarksPublishedOnlyOnSuccess(t *testing.T) {
 	again, err := postgres.NewOutbox(db).Relay(ctx, 10, 0, fail)
 	if err != nil || again != 0 {
 		t.Fatalf("published events relayed again: %d %v", again, err)
+	}
+}
+
+func TestMailoutStartAt(t *testing.T) {
+	db := pgtest.Open(t)
+	ctx := context.Background()
+	start := time.Now().Add(time.Hour).UTC().Truncate(time.Second)
+	m, err := postgres.NewMailouts(db).Create(ctx, domain.Mailout{Text: "hi", StartAt: start, EndAt: start.Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := postgres.NewSending(db).MailoutStartAt(ctx, m.ID)
+	if err != nil || !got.Equal(start) {
+		t.Fatalf("MailoutStartAt = %v, %v; want %v", got, err, start)
+	}
+	var de *domain.Error
+	if _, err := postgres.NewSending(db).MailoutStartAt(ctx, m.ID+1000); !errors.As(err, &de) || de.Code != domain.CodeNotFound {
+		t.Fatalf("missing mailout: %v, want not found", err)
 	}
 }
