@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"mailing/shared/metrics/metricstest"
+	"mailing/shared/testkit"
 )
 
 func TestRegistryServesRuntimeAndHTTPMetrics(t *testing.T) {
@@ -38,7 +39,13 @@ func TestRegistryServesRuntimeAndHTTPMetrics(t *testing.T) {
 	if _, err := http.Post(srv.URL+"/drop", "text/plain", nil); err == nil {
 		t.Fatal("the dropped connection answered")
 	}
-	body := metricstest.Scrape(t, srv.URL+"/metrics")
+	// The middleware counts the dropped request after the handler returns,
+	// which may be after the client has seen the connection close.
+	body := testkit.WaitFor(t, "the dropped request counted", 10*time.Second, func() ([]byte, bool) {
+		body := metricstest.Scrape(t, srv.URL+"/metrics")
+		_, ok := metricstest.Value(t, body, "mailing_http_requests_total", map[string]string{"route": "/drop", "status": "none", "method": "POST"})
+		return body, ok
+	})
 	metricstest.Check(t, body)
 	for _, c := range []struct {
 		name   string
