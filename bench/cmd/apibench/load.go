@@ -235,7 +235,7 @@ func percentile(sorted []time.Duration, p int) time.Duration {
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
-func printImport(w io.Writer, r importReport) {
+func printImport(w io.Writer, r population.ImportReport) {
 	fmt.Fprintf(w, "## Import\n\n| rows | seconds | rows/s | inserted | updated | skipped | rejected |\n|---:|---:|---:|---:|---:|---:|---:|\n")
 	fmt.Fprintf(w, "| %d | %.2f | %.0f | %d | %d | %d | %d |\n\n", r.Rows, r.Seconds, r.RowsPerSec, r.Inserted, r.Updated, r.Skipped, r.Rejected)
 }

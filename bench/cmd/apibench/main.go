@@ -84,7 +84,7 @@ type report struct {
 	Customers   int                       `json:"customers"`
 	Concurrency int                       `json:"concurrency"`
 	StartedAt   time.Time                 `json:"started_at"`
-	Import      *importReport             `json:"import,omitempty"`
+	Import      *population.ImportReport  `json:"import,omitempty"`
 	Tags        []population.TagFrequency `json:"tag_frequencies"`
 	Requests    []latencyReport           `json:"requests"`
 }
@@ -101,7 +101,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	pop := population.New(o.customers)
 	rep := report{URL: o.url, Customers: o.customers, Concurrency: o.concurrency, StartedAt: time.Now().UTC()}
 	if !o.skipImport {
-		imp, err := importPopulation(ctx, c, pop, o.onConflict)
+		imp, err := population.Import(ctx, c, pop, o.onConflict)
 		if err != nil {
 			return err
 		}

@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"mailing/bench/internal/population"
 	"mailing/sender-worker/probesim"
 )
 
@@ -60,7 +61,7 @@ func TestTableJudgesTheTargets(t *testing.T) {
 			Ceiling: ceilingResult{PerSec: 10000},
 		}
 	}
-	rep := report{Import: importResult{Rows: 1000, RowsPerSec: 40000}, APIPeakRSSMB: 60,
+	rep := report{Import: importResult{ImportReport: population.ImportReport{Rows: 1000, RowsPerSec: 40000}}, APIPeakRSSMB: 60,
 		Runs: []runReport{run(0, 1, 5000), run(50, 1, 3000), run(50, 2, 4100)}}
 	got := map[string]string{}
 	for _, r := range tableRows(rep) {
