@@ -11,27 +11,19 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 	"time"
 
 	"mailing/bench/internal/apiclient"
+	"mailing/bench/internal/cli"
 	"mailing/bench/internal/population"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout); err != nil {
-		fmt.Fprintln(os.Stderr, "apibench:", err)
-		os.Exit(1)
-	}
+	cli.Main("apibench", func(ctx context.Context, args []string, stdout, _ io.Writer) error { return run(ctx, args, stdout) })
 }
 
 // options are the command-line flags.
@@ -112,7 +104,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	printTags(stdout, rep.Tags)
 
 	if o.requests == 0 {
-		return writeResults(o.out, rep)
+		return cli.WriteJSON(o.out, rep)
 	}
 	scenarios, err := selectScenarios(ctx, c, pop, o.only)
 	if err != nil {
@@ -126,22 +118,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		rep.Requests = append(rep.Requests, res)
 	}
 	printLatencies(stdout, rep.Requests, o.concurrency)
-	return writeResults(o.out, rep)
-}
-
-// writeResults writes the report as JSON to path, if one is given.
-func writeResults(path string, rep report) error {
-	if path == "" {
-		return nil
-	}
-	b, err := json.MarshalIndent(rep, "", "  ")
-	if err != nil {
-		return fmt.Errorf("encode results: %w", err)
-	}
-	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
-		return fmt.Errorf("write results: %w", err)
-	}
-	return nil
+	return cli.WriteJSON(o.out, rep)
 }
 
 // client is the API client of the load.

@@ -23,23 +23,14 @@ import (
 	"fmt"
 	"io"
 	"net/url"
-	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 	"time"
 
+	"mailing/bench/internal/cli"
 	"mailing/bench/internal/population"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
-		fmt.Fprintln(os.Stderr, "pipebench:", err)
-		os.Exit(1)
-	}
-}
+func main() { cli.Main("pipebench", run) }
 
 // options are the command-line flags.
 type options struct {
@@ -83,7 +74,7 @@ func parseFlags(args []string) (options, error) {
 	var o options
 	fs := flag.NewFlagSet("pipebench", flag.ContinueOnError)
 	fs.StringVar(&o.postgresURL, "postgres-url", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable", "PostgreSQL server; the run creates its own database there and drops it at the end")
-	fs.StringVar(&o.amqpURL, "amqp-url", envOr("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/"), "RabbitMQ URL (default $AMQP_URL)")
+	fs.StringVar(&o.amqpURL, "amqp-url", cli.EnvOr("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/"), "RabbitMQ URL (default $AMQP_URL)")
 	fs.StringVar(&o.prefix, "prefix", "", "AMQP prefix of the run's topology; must be unused (default: a random one)")
 	fs.IntVar(&o.customers, "customers", 1_000_000, "customers imported; the zero-latency mailout matches them all")
 	fs.IntVar(&o.latencyCustomers, "latency-customers", 100_000, "about how many customers the mailouts at -latency-ms match (a few operator codes)")
@@ -140,13 +131,6 @@ func (o options) validate() error {
 		return fmt.Errorf("-api-clients must be positive, -api-pause not negative, -api-idle and -ceiling-duration positive")
 	}
 	return nil
-}
-
-func envOr(key, def string) string {
-	if v := os.Getenv(key); v != "" {
-		return v
-	}
-	return def
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {

@@ -24,24 +24,16 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
+
+	"mailing/bench/internal/cli"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
-		fmt.Fprintln(os.Stderr, "statsbench:", err)
-		os.Exit(1)
-	}
-}
+func main() { cli.Main("statsbench", run) }
 
 // options are the command-line flags.
 type options struct {
@@ -67,7 +59,7 @@ func parseFlags(args []string) (options, error) {
 	fs := flag.NewFlagSet("statsbench", flag.ContinueOnError)
 	fs.StringVar(&o.databaseURL, "database-url", "postgres://postgres@127.0.0.1:5432/statsbench?sslmode=disable",
 		"database to create, fill and drop (it is dropped first if it exists)")
-	fs.StringVar(&o.amqpURL, "amqp-url", envOr("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/"), "RabbitMQ URL of the API's relay (default $AMQP_URL)")
+	fs.StringVar(&o.amqpURL, "amqp-url", cli.EnvOr("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/"), "RabbitMQ URL of the API's relay (default $AMQP_URL)")
 	fs.StringVar(&o.apiBin, "api", "bin/api", "API binary (make build)")
 	fs.BoolVar(&o.keep, "keep", false, "keep the database at the end")
 	fs.BoolVar(&o.reuse, "reuse", false, "measure on a database kept by an earlier run (-keep) instead of filling a new one")
@@ -97,13 +89,6 @@ func parseFlags(args []string) (options, error) {
 		return o, fmt.Errorf("-requests and -concurrency must be positive, -warmup not negative")
 	}
 	return o, nil
-}
-
-func envOr(key, def string) string {
-	if v := os.Getenv(key); v != "" {
-		return v
-	}
-	return def
 }
 
 // report is everything measured, as written by -out.
@@ -160,28 +145,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	printReport(stdout, rep)
-	if err := writeResults(o.out, rep); err != nil {
+	if err := cli.WriteJSON(o.out, rep); err != nil {
 		return err
 	}
 	for _, c := range rep.Exact {
 		if !c.Equal {
 			return fmt.Errorf("%s: the API says %v, the messages say %v", c.Name, c.API, c.Truth)
 		}
-	}
-	return nil
-}
-
-// writeResults writes the report as JSON to path, if one is given.
-func writeResults(path string, rep report) error {
-	if path == "" {
-		return nil
-	}
-	b, err := json.MarshalIndent(rep, "", "  ")
-	if err != nil {
-		return fmt.Errorf("encode results: %w", err)
-	}
-	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
-		return fmt.Errorf("write results: %w", err)
 	}
 	return nil
 }
