@@ -4,10 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"database/sql"
-	"encoding/json"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -15,6 +12,7 @@ import (
 
 	amqp "github.com/rabbitmq/amqp091-go"
 
+	"mailing/bench/internal/benchtest"
 	"mailing/bench/internal/population"
 	"mailing/shared/broker"
 	"mailing/shared/broker/brokertest"
@@ -54,7 +52,7 @@ func TestSmallRunMeasuresEverythingAndCleansUp(t *testing.T) {
 			t.Errorf("table lacks %q:\n%s", want, stdout.String())
 		}
 	}
-	assertDatabaseDropped(t, rep.Settings.Database)
+	benchtest.AssertNoDatabase(t, rep.Settings.Database)
 	assertTopologyDeleted(t, prefix)
 }
 
@@ -64,14 +62,8 @@ func readResults(t *testing.T, dir string) report {
 	if err != nil || len(files) != 1 {
 		t.Fatalf("results files %v (%v): want one", files, err)
 	}
-	raw, err := os.ReadFile(files[0])
-	if err != nil {
-		t.Fatal(err)
-	}
 	var rep report
-	if err := json.Unmarshal(raw, &rep); err != nil {
-		t.Fatalf("decode %s: %v", raw, err)
-	}
+	benchtest.ReadJSON(t, files[0], &rep)
 	if len(rep.Table) == 0 || rep.Machine.Cores < 1 || rep.Machine.PostgreSQL == "" {
 		t.Errorf("results lack the table or the machine: %+v", rep.Machine)
 	}
@@ -132,23 +124,6 @@ func assertAPIMeasured(t *testing.T, rep report) {
 		if post.Name != "POST /api/mailouts" || !post.Available || post.Errors != 0 || post.P50Ms <= 0 || post.P99Ms < post.P50Ms {
 			t.Errorf("POST /api/mailouts: %+v", post)
 		}
-	}
-}
-
-func assertDatabaseDropped(t *testing.T, name string) {
-	t.Helper()
-	admin, err := sql.Open("pgx", pgtest.AdminURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
-	var exists bool
-	if err := admin.QueryRow(`SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)`, name).Scan(&exists); err != nil {
-		t.Fatal(err)
-	}
-	if name == "" || exists {
-		t.Errorf("database %q left behind", name)
-		_, _ = admin.Exec(`DROP DATABASE IF EXISTS "` + name + `" WITH (FORCE)`)
 	}
 }
 

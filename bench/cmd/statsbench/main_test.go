@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"database/sql"
-	"encoding/json"
 	"io"
 	"net/url"
 	"os"
@@ -14,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"mailing/bench/internal/benchtest"
 	"mailing/shared/broker/brokertest"
 	"mailing/shared/postgres/pgtest"
 	"mailing/shared/testkit"
@@ -42,13 +41,7 @@ func TestRunAtTinyScaleMeasuresChecksAndCleansUp(t *testing.T) {
 	}
 
 	var rep report
-	raw, err := os.ReadFile(outFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(raw, &rep); err != nil {
-		t.Fatal(err)
-	}
+	benchtest.ReadJSON(t, outFile, &rep)
 	if rep.Populate.FinishedRows != 3000 || rep.Populate.FanOutRows != 3000 {
 		t.Fatalf("populated %+v, want 3000 finished and 3000 fanned-out messages", rep.Populate)
 	}
@@ -77,20 +70,7 @@ func TestRunAtTinyScaleMeasuresChecksAndCleansUp(t *testing.T) {
 		}
 	}
 
-	assertNoDatabase(t, name)
-}
-
-func assertNoDatabase(t *testing.T, name string) {
-	t.Helper()
-	admin, err := sql.Open("pgx", pgtest.AdminURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
-	var exists bool
-	if err := admin.QueryRow(`SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)`, name).Scan(&exists); err != nil || exists {
-		t.Fatalf("database %s left behind (%v)", name, err)
-	}
+	benchtest.AssertNoDatabase(t, name)
 }
 
 // A missing binary stops the run before it creates anything.
@@ -105,7 +85,7 @@ func TestRunWithoutTheAPIBinaryCreatesNothing(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "make build") {
 		t.Fatalf("run without the binary: %v, want a hint to build it", err)
 	}
-	assertNoDatabase(t, name)
+	benchtest.AssertNoDatabase(t, name)
 }
 
 func TestFlagsAreChecked(t *testing.T) {
