@@ -10,6 +10,7 @@ import (
 	"mailing/shared/domain"
 	"mailing/shared/postgres"
 	"mailing/shared/postgres/pgtest"
+	"mailing/shared/postgres/statstruth"
 )
 
 // overallFixture creates mailouts in every status, created on different
@@ -115,15 +116,15 @@ func TestMessageStatsMatchTheTables(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if g := countsMap(total.Mailouts); !reflect.DeepEqual(g, nonZero(wantMailouts)) {
+				if g := countsMap(total.Mailouts); !reflect.DeepEqual(g, statstruth.NonZero(wantMailouts)) {
 					t.Fatalf("mailouts %v, want %v", g, wantMailouts)
 				}
-				if g := countsMap(total.Messages); !reflect.DeepEqual(g, nonZero(wantMessages)) {
+				if g := countsMap(total.Messages); !reflect.DeepEqual(g, statstruth.NonZero(wantMessages)) {
 					t.Fatalf("messages %v, want %v", g, wantMessages)
 				}
 				for _, s := range page {
 					seen = append(seen, s.ID)
-					if g := countsMap(s.Messages); !reflect.DeepEqual(g, nonZero(perMailout[s.ID])) || s.Audience != s.Messages.Total {
+					if g := countsMap(s.Messages); !reflect.DeepEqual(g, statstruth.NonZero(perMailout[s.ID])) || s.Audience != s.Messages.Total {
 						t.Fatalf("mailout %d: %v (audience %d), want %v", s.ID, g, s.Audience, perMailout[s.ID])
 					}
 				}

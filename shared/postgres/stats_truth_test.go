@@ -2,13 +2,13 @@ package postgres_test
 
 import (
 	"context"
-	"encoding/json"
 	"reflect"
 	"testing"
 	"time"
 
 	"mailing/shared/domain"
 	"mailing/shared/postgres"
+	"mailing/shared/postgres/statstruth"
 )
 
 // truth is a mailout's statistics computed straight from its messages,
@@ -24,31 +24,16 @@ type truth struct {
 	lastMinute int64 // sent in the 60 whole seconds up to now's
 }
 
-// groupSQL maps (status, reason) to the reason groups the statistics
-// promise, written out again here rather than borrowed from the code
-// under test.
-const groupSQL = `CASE
-	WHEN status = 'expired' AND reason IN ('outside_window', 'window_wait') THEN 'outside_window'
-	WHEN status = 'expired' THEN 'expired'
-	WHEN reason IN ('timeout', 'http_408') THEN 'timeout'
-	WHEN reason = 'connection' THEN 'connection'
-	WHEN reason IN ('http_5xx', 'http_503') THEN 'http_5xx'
-	WHEN reason = 'http_429' THEN 'rate_limited'
-	WHEN reason IN ('bad_response', 'code_nonzero', 'unexpected_status') THEN 'bad_response'
-	WHEN reason IN ('rejected_4xx', 'invalid_message') THEN 'rejected_4xx'
-	WHEN reason IN ('auth', 'auth_paused') THEN 'auth'
-	ELSE 'other' END`
-
 func groundTruth(t *testing.T, db *postgres.DB, mailoutID int64, now time.Time) truth {
 	t.Helper()
 	tr := truth{byStatus: map[string]int64{}, failures: map[string]int64{}, retrying: map[string]int64{},
 		attempts: map[int]int64{}, minutes: map[time.Time]int64{}}
 	scanPairs(t, db, `SELECT status, count(*) FROM messages WHERE mailout_id = $1 GROUP BY status`,
 		[]any{mailoutID}, func(k string, n int64) { tr.byStatus[k] = n })
-	scanPairs(t, db, `SELECT `+groupSQL+`, count(*) FROM messages
+	scanPairs(t, db, `SELECT `+statstruth.ReasonGroupSQL+`, count(*) FROM messages
 		WHERE mailout_id = $1 AND status IN ('failed', 'expired') GROUP BY 1`,
 		[]any{mailoutID}, func(k string, n int64) { tr.failures[k] = n })
-	scanPairs(t, db, `SELECT `+groupSQL+`, count(*) FROM messages
+	scanPairs(t, db, `SELECT `+statstruth.ReasonGroupSQL+`, count(*) FROM messages
 		WHERE mailout_id = $1 AND status = 'pending' AND reason NOT IN ('', 'window_wait') GROUP BY 1`,
 		[]any{mailoutID}, func(k string, n int64) { tr.retrying[k] = n })
 	rows, err := db.SQL().Query(`SELECT attempts, count(*) FROM messages
@@ -119,13 +104,13 @@ func checkAgainstTruth(t *testing.T, db *postgres.DB, mailoutID int64, now time.
 		t.Fatal(err)
 	}
 	want := groundTruth(t, db, mailoutID, now)
-	if g := countsMap(got.Messages); !reflect.DeepEqual(g, nonZero(want.byStatus)) {
+	if g := countsMap(got.Messages); !reflect.DeepEqual(g, statstruth.NonZero(want.byStatus)) {
 		t.Fatalf("by status: %v, want %v", g, want.byStatus)
 	}
-	if g := countsMap(got.Failures); !reflect.DeepEqual(g, nonZero(want.failures)) {
+	if g := countsMap(got.Failures); !reflect.DeepEqual(g, statstruth.NonZero(want.failures)) {
 		t.Fatalf("failures: %v, want %v", g, want.failures)
 	}
-	if g := countsMap(got.Retrying); !reflect.DeepEqual(g, nonZero(want.retrying)) {
+	if g := countsMap(got.Retrying); !reflect.DeepEqual(g, statstruth.NonZero(want.retrying)) {
 		t.Fatalf("retrying: %v, want %v", g, want.retrying)
 	}
 	attempts := map[int]int64{}
@@ -160,23 +145,7 @@ func checkAgainstTruth(t *testing.T, db *postgres.DB, mailoutID int64, now time.
 
 // countsMap turns a counts struct into its non-zero JSON fields, total
 // excluded.
-func countsMap(v any) map[string]int64 {
-	raw, _ := json.Marshal(v)
-	var m map[string]int64
-	_ = json.Unmarshal(raw, &m)
-	delete(m, "total")
-	return nonZero(m)
-}
-
-func nonZero(m map[string]int64) map[string]int64 {
-	out := map[string]int64{}
-	for k, v := range m {
-		if v != 0 {
-			out[k] = v
-		}
-	}
-	return out
-}
+func countsMap(v any) map[string]int64 { return statstruth.NonZero(statstruth.Counts(v)) }
 
 func sameTime(a, b *time.Time) bool {
 	if a == nil || b == nil {

@@ -13,6 +13,7 @@ import (
 
 	"mailing/shared/domain"
 	"mailing/shared/postgres"
+	"mailing/shared/postgres/statstruth"
 )
 
 // runningMailout creates n customers and a mailout over all of them
@@ -84,27 +85,13 @@ func (b *bundle) work(rnd *rand.Rand, ids []int64) {
 	}
 }
 
-// groupSQL maps (status, reason) to the groups the statistics promise,
-// written out independently of the code under test.
-const groupSQL = `CASE
-	WHEN status = 'expired' AND reason IN ('outside_window', 'window_wait') THEN 'outside_window'
-	WHEN status = 'expired' THEN 'expired'
-	WHEN reason IN ('timeout', 'http_408') THEN 'timeout'
-	WHEN reason = 'connection' THEN 'connection'
-	WHEN reason IN ('http_5xx', 'http_503') THEN 'http_5xx'
-	WHEN reason = 'http_429' THEN 'rate_limited'
-	WHEN reason IN ('bad_response', 'code_nonzero', 'unexpected_status') THEN 'bad_response'
-	WHEN reason IN ('rejected_4xx', 'invalid_message') THEN 'rejected_4xx'
-	WHEN reason IN ('auth', 'auth_paused') THEN 'auth'
-	ELSE 'other' END`
-
 // truthOf is the answer GET /api/mailouts/{id}/stats must give at time
 // at, computed with plain GROUP BYs over the mailout's messages.
 func (b *bundle) truthOf(mid int64, at time.Time) map[string]any {
 	b.t.Helper()
 	counts := b.countsBy
 	byStatus := counts(`SELECT status, count(*) FROM messages WHERE mailout_id = $1 GROUP BY 1`, mid)
-	failures := counts(`SELECT `+groupSQL+`, count(*) FROM messages WHERE mailout_id = $1 AND status IN ('failed', 'expired') GROUP BY 1`, mid)
+	failures := counts(`SELECT `+statstruth.ReasonGroupSQL+`, count(*) FROM messages WHERE mailout_id = $1 AND status IN ('failed', 'expired') GROUP BY 1`, mid)
 	attempts := counts(`SELECT attempts::text, count(*) FROM messages WHERE mailout_id = $1
 		AND status IN ('sent', 'failed', 'expired', 'cancelled') GROUP BY 1`, mid)
 	delete(attempts, "total")

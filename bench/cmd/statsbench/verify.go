@@ -9,6 +9,7 @@ import (
 	"strconv"
 
 	"mailing/shared/domain"
+	"mailing/shared/postgres/statstruth"
 )
 
 // messageStats is the part of GET /api/messages/stats the checks read.
@@ -42,7 +43,7 @@ func verify(ctx context.Context, b *bench, s *server) ([]check, error) {
 		if err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}
-		checks = append(checks, check{Name: name, API: api, Truth: truth, Equal: maps.Equal(nonZero(api), nonZero(truth))})
+		checks = append(checks, check{Name: name, API: api, Truth: truth, Equal: maps.Equal(statstruth.NonZero(api), statstruth.NonZero(truth))})
 		return nil
 	}
 	var delivered int64
@@ -55,15 +56,15 @@ func verify(ctx context.Context, b *bench, s *server) ([]check, error) {
 		query string
 		args  []any
 	}{
-		{"running mailout: messages by status", asMap(one.Messages),
+		{"running mailout: messages by status", statstruth.Counts(one.Messages),
 			`SELECT status, count(*) FROM messages WHERE mailout_id = $1 GROUP BY status`, []any{b.runningID}},
-		{"running mailout: failures by reason", asMap(one.Failures),
+		{"running mailout: failures by reason", statstruth.Counts(one.Failures),
 			`SELECT CASE WHEN status = 'failed' THEN reason ELSE 'expired' END, count(*) FROM messages
 			 WHERE mailout_id = $1 AND status IN ('failed', 'expired') GROUP BY 1`, []any{b.runningID}},
 		{"running mailout: deliveries", map[string]int64{"delivered": delivered},
 			`SELECT 'delivered', count(*) FROM messages WHERE mailout_id = $1 AND status = 'sent'`, []any{b.runningID}},
-		{"all mailouts: messages by status", asMap(all.Messages), `SELECT status, count(*) FROM messages GROUP BY status`, nil},
-		{"all mailouts: mailouts by status", asMap(all.Mailouts), `SELECT status, count(*) FROM mailouts GROUP BY status`, nil},
+		{"all mailouts: messages by status", statstruth.Counts(all.Messages), `SELECT status, count(*) FROM messages GROUP BY status`, nil},
+		{"all mailouts: mailouts by status", statstruth.Counts(all.Mailouts), `SELECT status, count(*) FROM mailouts GROUP BY status`, nil},
 	}
 	for _, st := range steps {
 		if err := add(st.name, st.api, st.query, st.args...); err != nil {
@@ -101,24 +102,4 @@ func (b *bench) pairs(ctx context.Context, query string, args ...any) (map[strin
 		out[k] = n
 	}
 	return out, rows.Err()
-}
-
-// asMap turns a counts struct into its JSON fields, total left out (the
-// truth queries count by key only).
-func asMap(v any) map[string]int64 {
-	raw, _ := json.Marshal(v)
-	var m map[string]int64
-	_ = json.Unmarshal(raw, &m)
-	delete(m, "total")
-	return m
-}
-
-func nonZero(m map[string]int64) map[string]int64 {
-	out := map[string]int64{}
-	for k, v := range m {
-		if v != 0 {
-			out[k] = v
-		}
-	}
-	return out
 }
