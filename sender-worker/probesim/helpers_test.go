@@ -4,13 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"mailing/shared/testkit"
 
 	"go.uber.org/goleak"
 )
@@ -58,20 +58,14 @@ func body(id int64) string {
 // post sends a request to path with the bundle's token (or header auth
 // when not nil) and returns the answer or the transport error.
 func (b *bundle) post(ctx context.Context, path, auth, payload string) (int, http.Header, string, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, b.base+path, strings.NewReader(payload))
-	if err != nil {
-		return 0, nil, "", err
-	}
-	req.Header.Set("Content-Type", "application/json")
+	header := []string{"Content-Type", "application/json"}
 	if auth != "" {
-		req.Header.Set("Authorization", auth)
+		header = append(header, "Authorization", auth)
 	}
-	resp, err := b.hc.Do(req)
-	if err != nil {
+	resp, raw, err := testkit.Do(ctx, b.hc, http.MethodPost, b.base+path, payload, header...)
+	if resp == nil {
 		return 0, nil, "", err
 	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
 	return resp.StatusCode, resp.Header, string(raw), err
 }
 
@@ -88,16 +82,10 @@ func (b *bundle) send(id int64) (int, http.Header, string) {
 // control calls the control API and decodes the answer into out (unless nil).
 func (b *bundle) control(method, path, payload string, want int, out any) {
 	b.t.Helper()
-	req, err := http.NewRequest(method, b.base+path, strings.NewReader(payload))
-	if err != nil {
-		b.t.Fatal(err)
-	}
-	resp, err := b.hc.Do(req)
+	resp, raw, err := testkit.Do(context.Background(), b.hc, method, b.base+path, payload)
 	if err != nil {
 		b.t.Fatalf("%s %s: %v", method, path, err)
 	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode != want {
 		b.t.Fatalf("%s %s: status %d, want %d: %s", method, path, resp.StatusCode, want, raw)
 	}

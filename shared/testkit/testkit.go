@@ -1,15 +1,22 @@
 // Package testkit holds the helpers the tests of every module share: a log
 // capture that concurrent writers may use while the test reads it, a
-// getenv backed by a map, and waiting for a condition with a failure
-// message that says what was awaited and what was last seen. Tests import
-// it; production code never does.
+// getenv backed by a map, waiting for a condition with a failure message
+// that says what was awaited and what was last seen, an HTTP call with its
+// answer read, and seeing a check fail without failing the test. Tests
+// import it; production code never does.
 package testkit
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
 	"os/exec"
 	"path/filepath"
+	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -109,4 +116,58 @@ func BuildBinaries(t testing.TB, pkgs ...string) map[string]string {
 		bins[filepath.Base(pkg)] = bin
 	}
 	return bins
+}
+
+// Do sends a request with body to url through hc, with the headers given
+// as name, value pairs, and returns the answer with its body read and
+// closed. A failure to read the body returns the answer with the error.
+func Do(ctx context.Context, hc *http.Client, method, url, body string, header ...string) (*http.Response, []byte, error) {
+	req, err := http.NewRequestWithContext(ctx, method, url, strings.NewReader(body))
+	if err != nil {
+		return nil, nil, err
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	return resp, raw, err
+}
+
+// recorder is a testing.TB whose Fatal and Fatalf record the message and
+// end the goroutine.
+type recorder struct {
+	testing.TB
+	msg string
+}
+
+func (r *recorder) Helper() {}
+
+func (r *recorder) Fatalf(format string, args ...any) {
+	r.msg = fmt.Sprintf(format, args...)
+	runtime.Goexit()
+}
+
+func (r *recorder) Fatal(args ...any) {
+	r.msg = fmt.Sprint(args...)
+	runtime.Goexit()
+}
+
+// Failure runs check on a goroutine of its own with a testing.TB whose
+// Fatal and Fatalf record the message and end check, and returns that
+// message: "" when check did not fail. A test sees a helper fail this
+// way; t serves every other method.
+func Failure(t testing.TB, check func(t testing.TB)) string {
+	r := &recorder{TB: t}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		check(r)
+	}()
+	<-done
+	return r.msg
 }

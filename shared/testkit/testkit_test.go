@@ -51,49 +51,22 @@ func TestWaitForReturnsTheValueOnceTrue(t *testing.T) {
 	Eventually(t, "n to stay set", time.Second, func() bool { return n.Load() == 3 })
 }
 
-// recorder stands in for testing.T to see a failure without failing.
-type recorder struct {
-	testing.TB
-	msg string
-}
-
-func (r *recorder) Helper() {}
-
-func (r *recorder) Fatalf(format string, args ...any) {
-	r.msg = fmt.Sprintf(format, args...)
-	panic(r)
-}
-
 func TestWaitForFailureSaysWhatAndTheLastValue(t *testing.T) {
-	r := &recorder{TB: t}
-	func() {
-		defer func() {
-			if p := recover(); p != r {
-				panic(p)
-			}
-		}()
-		WaitFor(r, "the answer", 30*time.Millisecond, func() (string, bool) { return "status 503", false })
-	}()
+	msg := Failure(t, func(t testing.TB) {
+		WaitFor(t, "the answer", 30*time.Millisecond, func() (string, bool) { return "status 503", false })
+	})
 	for _, want := range []string{"the answer", "last seen: status 503", "gave up"} {
-		if !strings.Contains(r.msg, want) {
-			t.Errorf("failure %q lacks %q", r.msg, want)
+		if !strings.Contains(msg, want) {
+			t.Errorf("failure %q lacks %q", msg, want)
 		}
 	}
 }
 
 func TestLinesFailsOnALineThatIsNotJSON(t *testing.T) {
-	r := &recorder{TB: t}
 	var l Log
 	_, _ = l.Write([]byte("{\"msg\":\"ok\"}\nplain text\n"))
-	func() {
-		defer func() {
-			if p := recover(); p != r {
-				panic(p)
-			}
-		}()
-		l.Lines(r)
-	}()
-	if !strings.Contains(r.msg, "line 2") || !strings.Contains(r.msg, "plain text") {
-		t.Fatalf("failure %q does not name the line", r.msg)
+	msg := Failure(t, func(t testing.TB) { l.Lines(t) })
+	if !strings.Contains(msg, "line 2") || !strings.Contains(msg, "plain text") {
+		t.Fatalf("failure %q does not name the line", msg)
 	}
 }

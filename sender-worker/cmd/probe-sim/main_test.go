@@ -99,20 +99,11 @@ func (p *proc) hasLog(want map[string]any) bool {
 }
 
 func (p *proc) do(ctx context.Context, method, path, token, body string) (*http.Response, []byte, error) {
-	req, err := http.NewRequestWithContext(ctx, method, p.base+path, strings.NewReader(body))
-	if err != nil {
-		return nil, nil, err
-	}
+	var header []string
 	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
+		header = []string{"Authorization", "Bearer " + token}
 	}
-	resp, err := p.hc.Do(req)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	return resp, raw, err
+	return testkit.Do(ctx, p.hc, method, p.base+path, body, header...)
 }
 
 func (p *proc) must(t *testing.T, method, path, token, body string, want int, out any) {

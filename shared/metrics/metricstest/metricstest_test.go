@@ -1,40 +1,18 @@
 package metricstest
 
 import (
-	"fmt"
-	"runtime"
 	"testing"
+
+	"mailing/shared/testkit"
 )
 
-// recorder is a testing.TB whose Fatalf records the message and stops the
-// goroutine, so a test can see a check fail.
-type recorder struct {
-	testing.TB
-	msg string
-}
-
-func (r *recorder) Helper() {}
-
-func (r *recorder) Fatalf(format string, args ...any) {
-	r.msg = fmt.Sprintf(format, args...)
-	runtime.Goexit()
-}
-
-func (r *recorder) Fatal(args ...any) {
-	r.msg = fmt.Sprint(args...)
-	runtime.Goexit()
-}
-
-func check(body string) string {
-	r := &recorder{}
-	done := make(chan struct{})
-	go func() { defer close(done); Check(r, []byte(body)) }()
-	<-done
-	return r.msg
+// check is the failure of Check on body, "" if it passes.
+func check(t *testing.T, body string) string {
+	return testkit.Failure(t, func(t testing.TB) { Check(t, []byte(body)) })
 }
 
 func TestCheckRejectsBadExpositions(t *testing.T) {
-	if msg := check("# HELP ok_total fine.\n# TYPE ok_total counter\nok_total 1\n"); msg != "" {
+	if msg := check(t, "# HELP ok_total fine.\n# TYPE ok_total counter\nok_total 1\n"); msg != "" {
 		t.Fatalf("a good exposition failed: %s", msg)
 	}
 	for _, bad := range []string{
@@ -42,7 +20,7 @@ func TestCheckRejectsBadExpositions(t *testing.T) {
 		"foo 1\n", // no help
 		"# HELP x y\n# TYPE x gauge\nx{a=\"1\" 1\n", // not parseable
 	} {
-		if msg := check(bad); msg == "" {
+		if msg := check(t, bad); msg == "" {
 			t.Errorf("promtool accepted %q", bad)
 		}
 	}
