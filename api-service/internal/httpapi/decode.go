@@ -72,6 +72,51 @@ func pathID(c *gin.Context, name string) (int64, error) {
 	return id, nil
 }
 
+// filteredPage reads a list's filter with filter, then its page; on a
+// failure it writes the error and reports false.
+func filteredPage[F any](c *gin.Context, filter func(*gin.Context) (F, error)) (F, domain.Page, bool) {
+	f, err := filter(c)
+	if err != nil {
+		writeError(c, err)
+		return f, domain.Page{}, false
+	}
+	p, err := pageParams(c)
+	if err != nil {
+		writeError(c, err)
+		return f, domain.Page{}, false
+	}
+	return f, p, true
+}
+
+// queryMailoutStatuses reads the repeatable ?status= of mailouts; an
+// unknown status goes to errs.
+func queryMailoutStatuses(c *gin.Context, errs domain.FieldErrors) []domain.MailoutStatus {
+	var out []domain.MailoutStatus
+	for _, v := range c.QueryArray("status") {
+		st := domain.MailoutStatus(v)
+		if !st.Valid() {
+			errs.Add("status", "must be "+domain.StatusList(domain.MailoutStatuses))
+			continue
+		}
+		out = append(out, st)
+	}
+	return out
+}
+
+// queryMessageStatus reads the optional ?status= of messages; an unknown
+// status goes to errs.
+func queryMessageStatus(c *gin.Context, errs domain.FieldErrors) domain.MessageStatus {
+	v, ok := c.GetQuery("status")
+	if !ok {
+		return ""
+	}
+	st := domain.MessageStatus(v)
+	if !st.Valid() {
+		errs.Add("status", "must be "+domain.StatusList(domain.MessageStatuses))
+	}
+	return st
+}
+
 // pageParams reads ?limit= and ?after=.
 func pageParams(c *gin.Context) (domain.Page, error) {
 	p := domain.Page{Limit: domain.DefaultPageLimit}

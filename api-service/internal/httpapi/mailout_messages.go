@@ -32,14 +32,8 @@ func (s *Server) listMailoutMessages(c *gin.Context) {
 		return
 	}
 	logID(c, logging.MailoutID, id)
-	var status domain.MessageStatus
 	errs := domain.FieldErrors{}
-	if v, ok := c.GetQuery("status"); ok {
-		status = domain.MessageStatus(v)
-		if !status.Valid() {
-			errs.Add("status", "must be "+domain.StatusList(domain.MessageStatuses))
-		}
-	}
+	status := queryMessageStatus(c, errs)
 	p, err := pageParams(c)
 	if err == nil {
 		err = errs.Err()

@@ -170,18 +170,8 @@ func (s *Server) createMailout(c *gin.Context) {
 //	@Security	OAuth2Password
 //	@Router		/api/mailouts [get]
 func (s *Server) listMailouts(c *gin.Context) {
-	var f domain.MailoutFilter
-	for _, v := range c.QueryArray("status") {
-		st := domain.MailoutStatus(v)
-		if !st.Valid() {
-			writeError(c, domain.Invalid(map[string]string{"status": "must be " + domain.StatusList(domain.MailoutStatuses)}))
-			return
-		}
-		f.Statuses = append(f.Statuses, st)
-	}
-	p, err := pageParams(c)
-	if err != nil {
-		writeError(c, err)
+	f, p, ok := filteredPage(c, mailoutFilter)
+	if !ok {
 		return
 	}
 	list, err := s.mailouts.List(c.Request.Context(), f, p.Lookahead())
@@ -190,6 +180,13 @@ func (s *Server) listMailouts(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusOK, newList(list, p.Limit, func(m domain.Mailout) int64 { return m.ID }))
+}
+
+// mailoutFilter reads the filter of GET /api/mailouts.
+func mailoutFilter(c *gin.Context) (domain.MailoutFilter, error) {
+	errs := domain.FieldErrors{}
+	f := domain.MailoutFilter{Statuses: queryMailoutStatuses(c, errs)}
+	return f, errs.Err()
 }
 
 // getMailout godoc

@@ -27,14 +27,8 @@ import (
 //	@Security		OAuth2Password
 //	@Router			/api/messages [get]
 func (s *Server) listMessages(c *gin.Context) {
-	f, err := messageFilter(c)
-	if err != nil {
-		writeError(c, err)
-		return
-	}
-	p, err := pageParams(c)
-	if err != nil {
-		writeError(c, err)
+	f, p, ok := filteredPage(c, messageFilter)
+	if !ok {
 		return
 	}
 	if f.MailoutID != 0 {
@@ -87,12 +81,7 @@ func messageFilter(c *gin.Context) (domain.MessageFilter, error) {
 	errs := domain.FieldErrors{}
 	f.MailoutID = queryID(c, "mailout_id", errs)
 	f.CustomerID = queryID(c, "customer_id", errs)
-	if v, ok := c.GetQuery("status"); ok {
-		f.Status = domain.MessageStatus(v)
-		if !f.Status.Valid() {
-			errs.Add("status", "must be "+domain.StatusList(domain.MessageStatuses))
-		}
-	}
+	f.Status = queryMessageStatus(c, errs)
 	return f, errs.Err()
 }
 

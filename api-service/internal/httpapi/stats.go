@@ -38,14 +38,8 @@ type MessageStats struct {
 //	@Security		OAuth2Password
 //	@Router			/api/messages/stats [get]
 func (s *Server) messageStats(c *gin.Context) {
-	f, err := statsFilter(c)
-	if err != nil {
-		writeError(c, err)
-		return
-	}
-	p, err := pageParams(c)
-	if err != nil {
-		writeError(c, err)
+	f, p, ok := filteredPage(c, statsFilter)
+	if !ok {
 		return
 	}
 	total, page, err := s.stats.MessageStats(c.Request.Context(), f, p.Lookahead())
@@ -90,14 +84,7 @@ func (s *Server) mailoutStats(c *gin.Context) {
 func statsFilter(c *gin.Context) (domain.StatsFilter, error) {
 	var f domain.StatsFilter
 	errs := domain.FieldErrors{}
-	for _, v := range c.QueryArray("status") {
-		st := domain.MailoutStatus(v)
-		if !st.Valid() {
-			errs.Add("status", "must be "+domain.StatusList(domain.MailoutStatuses))
-			continue
-		}
-		f.Statuses = append(f.Statuses, st)
-	}
+	f.Statuses = queryMailoutStatuses(c, errs)
 	f.CreatedFrom = queryTime(c, "created_from", errs)
 	f.CreatedTo = queryTime(c, "created_to", errs)
 	if f.CreatedFrom != nil && f.CreatedTo != nil && !f.CreatedTo.After(*f.CreatedFrom) {
