@@ -8,7 +8,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"mailing/api-service/internal/relay"
-	"mailing/shared/broker"
 	"mailing/shared/broker/brokertest"
 	"mailing/shared/domain"
 	"mailing/shared/metrics/metricstest"
@@ -28,24 +27,14 @@ func TestRelayMetrics(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	down := cfg
-	down.URL = "amqp://guest:guest@127.0.0.1:1/" // nothing listens there
-	deadPub, err := broker.NewPublisher(down)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer deadPub.Close()
+	deadPub := publisher(t, unreachable(cfg))
 	runFor(t, &relay.Relay{Store: postgres.NewOutbox(db), Publisher: deadPub, Log: quiet(), Interval: 20 * time.Millisecond, RetryIn: time.Millisecond, Metrics: m}, 300*time.Millisecond)
 	body := metricstest.Gather(t, reg)
 	expect(t, body, "mailing_outbox_backlog", nil, func(v float64) bool { return v == 1 })
 	expect(t, body, "mailing_outbox_oldest_age_seconds", nil, func(v float64) bool { return v > 0 })
 	expect(t, body, "mailing_outbox_publish_failures_total", nil, func(v float64) bool { return v >= 1 })
 
-	pub, err := broker.NewPublisher(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pub.Close()
+	pub := publisher(t, cfg)
 	stop := start(&relay.Relay{Store: postgres.NewOutbox(db), Publisher: pub, Log: quiet(), Interval: 20 * time.Millisecond, Metrics: m})
 	defer stop()
 	deadline := time.Now().Add(30 * time.Second)

@@ -18,6 +18,23 @@ import (
 
 func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
+// publisher is a publisher to cfg's broker, closed when the test ends.
+func publisher(t *testing.T, cfg broker.Config) *broker.Publisher {
+	t.Helper()
+	p, err := broker.NewPublisher(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	return p
+}
+
+// unreachable is cfg with a broker address nothing listens at.
+func unreachable(cfg broker.Config) broker.Config {
+	cfg.URL = "amqp://guest:guest@127.0.0.1:1/"
+	return cfg
+}
+
 // A mailout committed while the broker is unreachable stays in the outbox
 // and is published, delayed to its start time, once the broker is back.
 func TestRelayPublishesAfterBrokerReturns(t *testing.T) {
@@ -30,24 +47,14 @@ func TestRelayPublishesAfterBrokerReturns(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	down := cfg
-	down.URL = "amqp://guest:guest@127.0.0.1:1/" // nothing listens there
-	deadPub, err := broker.NewPublisher(down)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer deadPub.Close()
+	deadPub := publisher(t, unreachable(cfg))
 	runFor(t, &relay.Relay{Store: postgres.NewOutbox(db), Publisher: deadPub, Log: quiet(), Interval: 20 * time.Millisecond, RetryIn: time.Millisecond}, 500*time.Millisecond)
 	if n, _, err := postgres.NewOutbox(db).Backlog(ctx); err != nil || n != 1 {
 		t.Fatalf("while the broker is down the event must wait: backlog %d %v", n, err)
 	}
 
 	got := brokertest.Collect(t, cfg, broker.StartQueue)
-	pub, err := broker.NewPublisher(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pub.Close()
+	pub := publisher(t, cfg)
 	stop := start(&relay.Relay{Store: postgres.NewOutbox(db), Publisher: pub, Log: quiet(), Interval: 20 * time.Millisecond})
 	defer stop()
 	select {
@@ -83,11 +90,7 @@ func TestRelaysShareTheOutbox(t *testing.T) {
 	}
 	got := brokertest.Collect(t, cfg, broker.StartQueue)
 	for range 2 {
-		pub, err := broker.NewPublisher(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer pub.Close()
+		pub := publisher(t, cfg)
 		stop := start(&relay.Relay{Store: postgres.NewOutbox(db), Publisher: pub, Log: quiet(), Interval: 10 * time.Millisecond, Batch: 3})
 		defer stop()
 	}
