@@ -76,10 +76,7 @@ func TestCustomerValidation(t *testing.T) {
 		wantError(t, out, "invalid")
 	}
 	big := `{"phone":"79161234567","tags":["` + strings.Repeat("a", 2<<20) + `"]}`
-	st, out := b.do("POST", "/api/customers", big)
-	if st != http.StatusRequestEntityTooLarge {
-		t.Fatalf("big body: %d", st)
-	}
+	out := b.must(http.StatusRequestEntityTooLarge, "POST", "/api/customers", big)
 	wantError(t, out, "too_large")
 	if st, _ := b.do("GET", "/api/customers/abc", nil); st != http.StatusBadRequest {
 		t.Fatalf("non-numeric id: %d", st)
@@ -92,18 +89,7 @@ func TestCustomerValidation(t *testing.T) {
 }
 
 func TestCustomerDuplicatePhone(t *testing.T) {
-	b := setup(t)
-	b.must(http.StatusCreated, "POST", "/api/customers", map[string]any{"phone": "79161234567"})
-	other := b.must(http.StatusCreated, "POST", "/api/customers", map[string]any{"phone": "79161234568"})
-	st, out := b.do("POST", "/api/customers", map[string]any{"phone": "79161234567"})
-	if st != http.StatusConflict {
-		t.Fatalf("duplicate create: %d %v", st, out)
-	}
-	wantError(t, out, "conflict")
-	st, out = b.do("PATCH", "/api/customers/"+itoa(id(t, other)), map[string]any{"phone": "79161234567"})
-	if st != http.StatusConflict {
-		t.Fatalf("duplicate update: %d %v", st, out)
-	}
+	wantDuplicateRefused(t, setup(t), "/api/customers", "PATCH", "phone", "79161234567", "79161234568")
 }
 
 func TestCustomerTags(t *testing.T) {
@@ -198,10 +184,7 @@ func TestCustomerFiltersAndPagination(t *testing.T) {
 		t.Fatalf("pagination saw %d customers, want 5", len(seen))
 	}
 	for _, q := range []string{"limit=0", "limit=1001", "limit=x", "after=-1"} {
-		st, out := b.do("GET", "/api/customers?"+q, nil)
-		if st != http.StatusBadRequest {
-			t.Fatalf("?%s: %d", q, st)
-		}
+		out := b.must(http.StatusBadRequest, "GET", "/api/customers?"+q, nil)
 		wantError(t, out, "invalid")
 	}
 }

@@ -29,16 +29,10 @@ func TestPhoneCodeCRUD(t *testing.T) {
 	}
 	b.must(http.StatusNoContent, "DELETE", path, nil)
 	for _, method := range []string{"GET", "DELETE"} {
-		st, out := b.do(method, path, nil)
-		if st != http.StatusNotFound {
-			t.Fatalf("%s after delete: %d %v", method, st, out)
-		}
+		out := b.must(http.StatusNotFound, method, path, nil)
 		wantError(t, out, "not_found")
 	}
-	st, out := b.do("PUT", path, map[string]any{"code": "918"})
-	if st != http.StatusNotFound {
-		t.Fatalf("rename of a missing code: %d %v", st, out)
-	}
+	b.must(http.StatusNotFound, "PUT", path, map[string]any{"code": "918"})
 	wantRefLog(t, b, "phone code created", "phone_code_id", id(t, pc))
 	wantRefLog(t, b, "phone code deleted", "phone_code_id", id(t, pc))
 }
@@ -87,20 +81,8 @@ func TestPhoneCodeValidation(t *testing.T) {
 }
 
 func TestPhoneCodeDuplicate(t *testing.T) {
-	b := setup(t)
-	b.must(http.StatusCreated, "POST", "/api/phone_codes", map[string]any{"code": "916"})
-	other := b.must(http.StatusCreated, "POST", "/api/phone_codes", map[string]any{"code": "903"})
-	st, out := b.do("POST", "/api/phone_codes", map[string]any{"code": "916"})
-	if st != http.StatusConflict {
-		t.Fatalf("duplicate create: %d %v", st, out)
-	}
-	wantError(t, out, "conflict")
-	wantErrorMentions(t, out, "916", "already exists")
-	st, out = b.do("PUT", "/api/phone_codes/"+itoa(id(t, other)), map[string]any{"code": "916"})
-	if st != http.StatusConflict {
-		t.Fatalf("rename onto an existing code: %d %v", st, out)
-	}
-	wantError(t, out, "conflict")
+	dup := wantDuplicateRefused(t, setup(t), "/api/phone_codes", "PUT", "code", "916", "903")
+	wantErrorMentions(t, dup, "916", "already exists")
 }
 
 func TestPhoneCodeInUse(t *testing.T) {
@@ -110,16 +92,10 @@ func TestPhoneCodeInUse(t *testing.T) {
 	byCustomer := findRefID(t, b, "/api/phone_codes", "code", "916")
 	path := "/api/phone_codes/" + itoa(byCustomer)
 
-	st, out := b.do("DELETE", path, nil)
-	if st != http.StatusConflict {
-		t.Fatalf("delete of a code customers use: %d %v", st, out)
-	}
+	out := b.must(http.StatusConflict, "DELETE", path, nil)
 	wantError(t, out, "conflict")
 	wantErrorMentions(t, out, "916", "in use", "customers")
-	st, out = b.do("PUT", path, map[string]any{"code": "917"})
-	if st != http.StatusConflict {
-		t.Fatalf("rename of a code customers use: %d %v", st, out)
-	}
+	out = b.must(http.StatusConflict, "PUT", path, map[string]any{"code": "917"})
 	wantError(t, out, "conflict")
 	wantErrorMentions(t, out, "916", "in use", "customers")
 
@@ -129,10 +105,7 @@ func TestPhoneCodeInUse(t *testing.T) {
 	mailout := insertBareMailout(t, b)
 	execRefSQL(t, b, `INSERT INTO mailout_phone_codes (mailout_id, phone_code_id) VALUES ($1, $2)`, mailout, byMailout)
 	mpath := "/api/phone_codes/" + itoa(byMailout)
-	st, out = b.do("DELETE", mpath, nil)
-	if st != http.StatusConflict {
-		t.Fatalf("delete of a code a mailout uses: %d %v", st, out)
-	}
+	out = b.must(http.StatusConflict, "DELETE", mpath, nil)
 	wantErrorMentions(t, out, "903", "in use", "mailouts")
 	if got := b.must(http.StatusOK, "PUT", mpath, map[string]any{"code": "904"}); got["code"] != "904" {
 		t.Fatalf("rename of a code only mailouts use: %v", got)
@@ -164,10 +137,7 @@ func TestTimezoneCRUD(t *testing.T) {
 		t.Fatalf("list: %v", list)
 	}
 	b.must(http.StatusNoContent, "DELETE", path, nil)
-	st, out := b.do("GET", path, nil)
-	if st != http.StatusNotFound {
-		t.Fatalf("get after delete: %d", st)
-	}
+	out := b.must(http.StatusNotFound, "GET", path, nil)
 	wantError(t, out, "not_found")
 	if st, _ := b.do("DELETE", path, nil); st != http.StatusNotFound {
 		t.Fatalf("second delete: %d", st)
@@ -186,23 +156,14 @@ func TestTimezoneValidationAndDuplicate(t *testing.T) {
 			{"POST", "/api/timezones"},
 			{"PUT", "/api/timezones/" + itoa(id(t, existing))},
 		} {
-			st, out := b.do(req.method, req.path, body)
-			if st != http.StatusBadRequest {
-				t.Fatalf("%s %v: status %d %v", req.method, body, st, out)
-			}
+			out := b.must(http.StatusBadRequest, req.method, req.path, body)
 			wantError(t, out, "invalid")
 		}
 	}
-	st, out := b.do("POST", "/api/timezones", map[string]any{"name": "UTC"})
-	if st != http.StatusConflict {
-		t.Fatalf("duplicate: %d %v", st, out)
-	}
+	out := b.must(http.StatusConflict, "POST", "/api/timezones", map[string]any{"name": "UTC"})
 	wantErrorMentions(t, out, "UTC", "already exists")
 	other := b.must(http.StatusCreated, "POST", "/api/timezones", map[string]any{"name": "Europe/Paris"})
-	st, out = b.do("PUT", "/api/timezones/"+itoa(id(t, other)), map[string]any{"name": "UTC"})
-	if st != http.StatusConflict {
-		t.Fatalf("rename onto an existing zone: %d %v", st, out)
-	}
+	out = b.must(http.StatusConflict, "PUT", "/api/timezones/"+itoa(id(t, other)), map[string]any{"name": "UTC"})
 	wantError(t, out, "conflict")
 }
 
@@ -211,15 +172,9 @@ func TestTimezoneInUse(t *testing.T) {
 	b.must(http.StatusCreated, "POST", "/api/customers", map[string]any{"phone": "79161234567", "timezone": "Asia/Vladivostok"})
 	tzID := findRefID(t, b, "/api/timezones", "name", "Asia/Vladivostok")
 	path := "/api/timezones/" + itoa(tzID)
-	st, out := b.do("DELETE", path, nil)
-	if st != http.StatusConflict {
-		t.Fatalf("delete of a zone customers live in: %d %v", st, out)
-	}
+	out := b.must(http.StatusConflict, "DELETE", path, nil)
 	wantErrorMentions(t, out, "Asia/Vladivostok", "in use", "customers")
-	st, out = b.do("PUT", path, map[string]any{"name": "Asia/Magadan"})
-	if st != http.StatusConflict {
-		t.Fatalf("rename of a zone customers live in: %d %v", st, out)
-	}
+	out = b.must(http.StatusConflict, "PUT", path, map[string]any{"name": "Asia/Magadan"})
 	wantErrorMentions(t, out, "Asia/Vladivostok", "in use", "customers")
 	if got := b.must(http.StatusOK, "GET", path, nil); got["name"] != "Asia/Vladivostok" {
 		t.Fatalf("refused rename changed the zone: %v", got)
@@ -244,42 +199,27 @@ func TestTags(t *testing.T) {
 	if tags := cust["tags"].([]any); len(tags) != 2 || tags[0] != "gold" {
 		t.Fatalf("customer does not follow the rename: %v", tags)
 	}
-	st, out := b.do("PUT", "/api/tags/"+itoa(vip), map[string]any{"name": "new"})
-	if st != http.StatusConflict {
-		t.Fatalf("rename onto an existing tag: %d %v", st, out)
-	}
+	out := b.must(http.StatusConflict, "PUT", "/api/tags/"+itoa(vip), map[string]any{"name": "new"})
 	wantErrorMentions(t, out, "new", "already exists")
 	for _, name := range []string{"", "  ", "a,b", "a/b", strings.Repeat("x", 65)} {
-		st, out := b.do("PUT", "/api/tags/"+itoa(vip), map[string]any{"name": name})
-		if st != http.StatusBadRequest {
-			t.Fatalf("name %q: %d %v", name, st, out)
-		}
+		out := b.must(http.StatusBadRequest, "PUT", "/api/tags/"+itoa(vip), map[string]any{"name": name})
 		if _, ok := wantError(t, out, "invalid")["name"]; !ok {
 			t.Fatalf("name %q: no field message: %v", name, out)
 		}
 	}
 
-	st, out = b.do("DELETE", "/api/tags/"+itoa(vip), nil)
-	if st != http.StatusConflict {
-		t.Fatalf("delete of a tag customers carry: %d %v", st, out)
-	}
+	out = b.must(http.StatusConflict, "DELETE", "/api/tags/"+itoa(vip), nil)
 	wantErrorMentions(t, out, "gold", "in use", "customers")
 
 	// A tag only a mailout uses is also protected.
 	b.must(http.StatusOK, "DELETE", "/api/customers/"+itoa(id(t, c))+"/tags/"+itoa(newTag), nil)
 	mailout := insertBareMailout(t, b)
 	execRefSQL(t, b, `INSERT INTO mailout_tags (mailout_id, tag_id) VALUES ($1, $2)`, mailout, newTag)
-	st, out = b.do("DELETE", "/api/tags/"+itoa(newTag), nil)
-	if st != http.StatusConflict {
-		t.Fatalf("delete of a tag a mailout uses: %d %v", st, out)
-	}
+	out = b.must(http.StatusConflict, "DELETE", "/api/tags/"+itoa(newTag), nil)
 	wantErrorMentions(t, out, "new", "in use", "mailouts")
 	execRefSQL(t, b, `DELETE FROM mailout_tags`)
 	b.must(http.StatusNoContent, "DELETE", "/api/tags/"+itoa(newTag), nil)
-	st, out = b.do("DELETE", "/api/tags/"+itoa(newTag), nil)
-	if st != http.StatusNotFound {
-		t.Fatalf("second delete: %d %v", st, out)
-	}
+	out = b.must(http.StatusNotFound, "DELETE", "/api/tags/"+itoa(newTag), nil)
 	wantError(t, out, "not_found")
 	if st, _ := b.do("PUT", "/api/tags/999999", map[string]any{"name": "z"}); st != http.StatusNotFound {
 		t.Fatalf("rename of a missing tag: %d", st)
@@ -334,16 +274,27 @@ func TestRefPagination(t *testing.T) {
 	}
 	for _, list := range []string{"/api/phone_codes", "/api/timezones", "/api/tags"} {
 		for _, q := range []string{"limit=0", "limit=1001", "limit=x", "after=-1", "after=x"} {
-			st, out := b.do("GET", list+"?"+q, nil)
-			if st != http.StatusBadRequest {
-				t.Fatalf("%s?%s: %d %v", list, q, st, out)
-			}
+			out := b.must(http.StatusBadRequest, "GET", list+"?"+q, nil)
 			wantError(t, out, "invalid")
 		}
 	}
 	if got := b.must(http.StatusOK, "GET", "/api/tags", nil); len(items(t, got)) != 0 || got["next"] != nil {
 		t.Fatalf("empty tag list: %v", got)
 	}
+}
+
+// wantDuplicateRefused creates taken and free at list, then checks that
+// creating taken again and changing free to it with method are both
+// conflicts; it returns the answer to the duplicate create.
+func wantDuplicateRefused(t *testing.T, b *bundle, list, method, field, taken, free string) map[string]any {
+	t.Helper()
+	b.must(http.StatusCreated, "POST", list, map[string]any{field: taken})
+	other := b.must(http.StatusCreated, "POST", list, map[string]any{field: free})
+	dup := b.must(http.StatusConflict, "POST", list, map[string]any{field: taken})
+	wantError(t, dup, "conflict")
+	out := b.must(http.StatusConflict, method, list+"/"+itoa(id(t, other)), map[string]any{field: taken})
+	wantError(t, out, "conflict")
+	return dup
 }
 
 // findRefID looks a reference value up in its list and returns its id.
