@@ -35,23 +35,12 @@ func (s *Server) createCustomer(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	if in.Phone == nil {
-		writeError(c, domain.Invalid(map[string]string{"phone": "is required"}))
-		return
-	}
-	cust, err := in.Apply(domain.Customer{}, s.defaultTZ)
-	if err != nil {
-		writeError(c, err)
-		return
-	}
-	cust, err = s.customers.Create(c.Request.Context(), cust)
+	cust, err := s.customers.Create(c.Request.Context(), in)
 	if err != nil {
 		writeError(c, err)
 		return
 	}
 	logID(c, logging.CustomerID, cust.ID)
-	s.metrics.customer(customerCreated)
-	logger(c).Info("customer created", logging.CustomerID, cust.ID, logging.Phone, cust.Phone, "phone_code", cust.PhoneCode, "timezone", cust.Timezone, "tags", cust.Tags)
 	c.JSON(http.StatusCreated, cust)
 }
 
@@ -105,9 +94,6 @@ func (s *Server) searchCustomers(c *gin.Context) {
 
 func (s *Server) respondCustomers(c *gin.Context, f domain.CustomerFilter) {
 	p, err := pageParams(c)
-	if err == nil {
-		err = f.Validate()
-	}
 	if err != nil {
 		writeError(c, err)
 		return
@@ -195,38 +181,11 @@ func (s *Server) updateCustomer(c *gin.Context, replace bool) {
 		writeError(c, err)
 		return
 	}
-	cur, err := s.customers.Get(c.Request.Context(), id)
+	updated, err := s.customers.Update(c.Request.Context(), id, in, replace)
 	if err != nil {
 		writeError(c, err)
 		return
 	}
-	base := cur
-	if replace {
-		if in.Phone == nil {
-			writeError(c, domain.Invalid(map[string]string{"phone": "is required"}))
-			return
-		}
-		base = domain.Customer{ID: cur.ID}
-		if in.Tags == nil {
-			in.Tags = &[]string{}
-		}
-	} else if in.Phone != nil && in.PhoneCode == nil && domain.PhoneCodeOf(*in.Phone) != domain.PhoneCodeOf(cur.Phone) && cur.PhoneCode == domain.PhoneCodeOf(cur.Phone) {
-		// The code was derived from the old phone: derive it again.
-		code := domain.PhoneCodeOf(*in.Phone)
-		in.PhoneCode = &code
-	}
-	next, err := in.Apply(base, s.defaultTZ)
-	if err != nil {
-		writeError(c, err)
-		return
-	}
-	updated, err := s.customers.Update(c.Request.Context(), next, in.Tags != nil)
-	if err != nil {
-		writeError(c, err)
-		return
-	}
-	s.metrics.customer(customerUpdated)
-	logger(c).Info("customer updated", logging.CustomerID, id, logging.Phone, updated.Phone, "phone_code", updated.PhoneCode, "timezone", updated.Timezone, "tags", updated.Tags)
 	c.JSON(http.StatusOK, updated)
 }
 
@@ -253,8 +212,6 @@ func (s *Server) deleteCustomer(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	s.metrics.customer(customerDeleted)
-	logger(c).Info("customer deleted", logging.CustomerID, id)
 	c.Status(http.StatusNoContent)
 }
 
@@ -290,8 +247,6 @@ func (s *Server) addCustomerTag(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	s.metrics.customer(customerTagged)
-	logger(c).Info("customer tag added", logging.CustomerID, id, "tag", tag)
 	c.JSON(http.StatusOK, cust)
 }
 
@@ -325,8 +280,6 @@ func (s *Server) removeCustomerTag(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	s.metrics.customer(customerUntagged)
-	logger(c).Info("customer tag removed", logging.CustomerID, id, "tag_id", tagID)
 	c.JSON(http.StatusOK, cust)
 }
 

@@ -7,47 +7,31 @@ import (
 	"mailing/shared/metrics"
 )
 
-// Customer events counted by mailing_customer_events_total.
-const (
-	customerCreated  = "created"
-	customerUpdated  = "updated"
-	customerDeleted  = "deleted"
-	customerTagged   = "tag_added"
-	customerUntagged = "tag_removed"
-)
-
 // Metrics are the API server's own metrics. A nil *Metrics, or a nil
 // field, counts nothing: tests that do not look at metrics leave it out.
 type Metrics struct {
-	HTTP     *metrics.HTTP
-	Mailouts *metrics.Mailouts
-	// customers counts customer changes by event; imported counts the rows
-	// of bulk imports by result.
-	customers *prometheus.CounterVec
-	imported  *prometheus.CounterVec
+	HTTP      *metrics.HTTP
+	Mailouts  *metrics.Mailouts
+	Customers *metrics.Customers
+	// imported counts the rows of bulk imports by result.
+	imported *prometheus.CounterVec
 }
 
 // NewMetrics registers the API server's metrics on reg.
 func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
-		HTTP:     metrics.NewHTTP(reg),
-		Mailouts: metrics.NewMailouts(reg),
-		customers: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: metrics.Namespace, Subsystem: "customer", Name: "events_total",
-			Help: "Customer changes made through the API, by event: created, updated, deleted, tag_added, tag_removed.",
-		}, []string{"event"}),
+		HTTP:      metrics.NewHTTP(reg),
+		Mailouts:  metrics.NewMailouts(reg),
+		Customers: metrics.NewCustomers(reg),
 		imported: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: metrics.Namespace, Subsystem: "customer", Name: "import_rows_total",
 			Help: "Rows of bulk customer imports, by result: inserted, updated, skipped, rejected.",
 		}, []string{"result"}),
 	}
-	for _, e := range []string{customerCreated, customerUpdated, customerDeleted, customerTagged, customerUntagged} {
-		m.customers.WithLabelValues(e)
-	}
 	for _, r := range []string{"inserted", "updated", "skipped", "rejected"} {
 		m.imported.WithLabelValues(r)
 	}
-	reg.MustRegister(m.customers, m.imported)
+	reg.MustRegister(m.imported)
 	return m
 }
 
@@ -56,12 +40,6 @@ func (m *Metrics) http() *metrics.HTTP {
 		return nil
 	}
 	return m.HTTP
-}
-
-func (m *Metrics) customer(event string) {
-	if m != nil && m.customers != nil {
-		m.customers.WithLabelValues(event).Inc()
-	}
 }
 
 func (m *Metrics) importRows(res importer.Result) {

@@ -12,6 +12,7 @@ import (
 
 	"mailing/api-service/internal/auth"
 	"mailing/api-service/internal/importer"
+	"mailing/shared/customers"
 	"mailing/shared/domain"
 	"mailing/shared/mailouts"
 	"mailing/shared/metrics"
@@ -37,7 +38,7 @@ type Config struct {
 
 // Server answers the API.
 type Server struct {
-	customers CustomerStore
+	customers *customers.Service
 	refs      RefStore
 	stats     StatsStore
 	users     UserStore
@@ -46,7 +47,6 @@ type Server struct {
 	log       *slog.Logger
 	tokens    *auth.Tokens
 	limiter   *auth.Limiter
-	defaultTZ string
 	version   string
 	now       func() time.Time
 	engine    *gin.Engine
@@ -60,20 +60,22 @@ type Server struct {
 // New builds the server and its routes.
 func New(cfg Config) *Server {
 	s := &Server{
-		customers: cfg.Stores.Customers, refs: cfg.Stores.Refs, stats: cfg.Stores.Stats,
+		refs: cfg.Stores.Refs, stats: cfg.Stores.Stats,
 		users: cfg.Stores.Users, health: cfg.Stores.Health,
 		log: cfg.Log, tokens: cfg.Tokens, limiter: cfg.LoginLimiter,
-		defaultTZ: cfg.DefaultTimezone, version: cfg.Version, now: cfg.Now,
+		version: cfg.Version, now: cfg.Now,
 		metrics: cfg.Metrics, scrape: cfg.MetricsHandler,
 	}
 	if s.now == nil {
 		s.now = time.Now
 	}
 	var mailoutMetrics *metrics.Mailouts
+	var customerMetrics *metrics.Customers
 	if cfg.Metrics != nil {
-		mailoutMetrics = cfg.Metrics.Mailouts
+		mailoutMetrics, customerMetrics = cfg.Metrics.Mailouts, cfg.Metrics.Customers
 	}
 	s.mailouts = mailouts.New(cfg.Stores.Mailouts, mailouts.Config{Now: s.now, Metrics: mailoutMetrics, Log: cfg.Log})
+	s.customers = customers.New(cfg.Stores.Customers, customers.Config{DefaultTimezone: cfg.DefaultTimezone, Metrics: customerMetrics, Log: cfg.Log})
 	s.importMaxBytes = cfg.ImportMaxBytes
 	if s.importMaxBytes <= 0 {
 		s.importMaxBytes = defaultImportMaxBytes

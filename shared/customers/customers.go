@@ -1,0 +1,138 @@
+// Package customers runs changes to the customer directory for every
+// transport (the JSON API, an admin UI's backend): it applies domain's
+// rules, stores, counts and logs, so each exists once. Bulk imports have
+// their own engine; reads pass straight through.
+package customers
+
+import (
+	"context"
+	"log/slog"
+
+	"mailing/shared/domain"
+	"mailing/shared/logging"
+	"mailing/shared/metrics"
+)
+
+// Store is what the service needs of the directory.
+type Store interface {
+	Create(ctx context.Context, c domain.Customer) (domain.Customer, error)
+	Get(ctx context.Context, id int64) (domain.Customer, error)
+	Update(ctx context.Context, c domain.Customer, replaceTags bool) (domain.Customer, error)
+	Delete(ctx context.Context, id int64) error
+	AddTag(ctx context.Context, id int64, tag string) (domain.Customer, error)
+	RemoveTag(ctx context.Context, id, tagID int64) (domain.Customer, error)
+	List(ctx context.Context, f domain.CustomerFilter, p domain.Page) ([]domain.Customer, error)
+}
+
+// Config holds the service's settings.
+type Config struct {
+	// DefaultTimezone is given to customers created without one.
+	DefaultTimezone string
+	// Metrics counts customer events; nil counts nothing.
+	Metrics *metrics.Customers
+	// Log is used when the context carries no logger (see logging.NewContext).
+	Log *slog.Logger
+}
+
+// Service runs customer changes.
+type Service struct {
+	store Store
+	cfg   Config
+}
+
+// New returns the service over store.
+func New(store Store, cfg Config) *Service {
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	return &Service{store: store, cfg: cfg}
+}
+
+// Create validates in as a new customer and stores it.
+func (s *Service) Create(ctx context.Context, in domain.CustomerInput) (domain.Customer, error) {
+	if in.Phone == nil {
+		return domain.Customer{}, domain.Invalid(map[string]string{"phone": "is required"})
+	}
+	c, err := in.Apply(domain.Customer{}, s.cfg.DefaultTimezone)
+	if err != nil {
+		return domain.Customer{}, err
+	}
+	return s.done(ctx, metrics.CustomerCreated, "customer created")(s.store.Create(ctx, c))
+}
+
+// Get returns one customer.
+func (s *Service) Get(ctx context.Context, id int64) (domain.Customer, error) {
+	return s.store.Get(ctx, id)
+}
+
+// List returns one keyset page of the customers matching f.
+func (s *Service) List(ctx context.Context, f domain.CustomerFilter, p domain.Page) ([]domain.Customer, error) {
+	if err := f.Validate(); err != nil {
+		return nil, err
+	}
+	return s.store.List(ctx, f, p)
+}
+
+// Update changes customer id. With replace (PUT) in describes the whole
+// customer: the phone is required and absent tags mean none. Otherwise
+// (PATCH) only the given fields change, and a phone code that was derived
+// from the old phone is derived again from a new one.
+func (s *Service) Update(ctx context.Context, id int64, in domain.CustomerInput, replace bool) (domain.Customer, error) {
+	cur, err := s.store.Get(ctx, id)
+	if err != nil {
+		return domain.Customer{}, err
+	}
+	base := cur
+	if replace {
+		if in.Phone == nil {
+			return domain.Customer{}, domain.Invalid(map[string]string{"phone": "is required"})
+		}
+		base = domain.Customer{ID: cur.ID}
+		if in.Tags == nil {
+			in.Tags = &[]string{}
+		}
+	} else if in.Phone != nil && in.PhoneCode == nil && domain.PhoneCodeOf(*in.Phone) != domain.PhoneCodeOf(cur.Phone) && cur.PhoneCode == domain.PhoneCodeOf(cur.Phone) {
+		code := domain.PhoneCodeOf(*in.Phone)
+		in.PhoneCode = &code
+	}
+	next, err := in.Apply(base, s.cfg.DefaultTimezone)
+	if err != nil {
+		return domain.Customer{}, err
+	}
+	return s.done(ctx, metrics.CustomerUpdated, "customer updated")(s.store.Update(ctx, next, in.Tags != nil))
+}
+
+// Delete removes a customer; its unsent messages are cancelled with it.
+func (s *Service) Delete(ctx context.Context, id int64) error {
+	if err := s.store.Delete(ctx, id); err != nil {
+		return err
+	}
+	s.cfg.Metrics.Event(metrics.CustomerDeleted)
+	logging.FromContext(ctx, s.cfg.Log).Info("customer deleted", logging.CustomerID, id)
+	return nil
+}
+
+// AddTag links tag to customer id.
+func (s *Service) AddTag(ctx context.Context, id int64, tag string) (domain.Customer, error) {
+	return s.done(ctx, metrics.CustomerTagged, "customer tag added", "tag", tag)(s.store.AddTag(ctx, id, tag))
+}
+
+// RemoveTag unlinks tag tagID from customer id.
+func (s *Service) RemoveTag(ctx context.Context, id, tagID int64) (domain.Customer, error) {
+	return s.done(ctx, metrics.CustomerUntagged, "customer tag removed", "tag_id", tagID)(s.store.RemoveTag(ctx, id, tagID))
+}
+
+// done returns what finishes a change: unless the store failed, it counts
+// event and logs msg with the customer after the change.
+func (s *Service) done(ctx context.Context, event, msg string, extra ...any) func(domain.Customer, error) (domain.Customer, error) {
+	return func(c domain.Customer, err error) (domain.Customer, error) {
+		if err != nil {
+			return domain.Customer{}, err
+		}
+		s.cfg.Metrics.Event(event)
+		args := append([]any{logging.CustomerID, c.ID, logging.Phone, c.Phone, "phone_code", c.PhoneCode,
+			"timezone", c.Timezone, "tags", c.Tags}, extra...)
+		logging.FromContext(ctx, s.cfg.Log).Info(msg, args...)
+		return c, nil
+	}
+}
