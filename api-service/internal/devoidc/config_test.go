@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -87,6 +88,33 @@ func TestDirectory(t *testing.T) {
 				t.Errorf("%s: the error does not say %q:\n%v", name, part, err)
 			}
 		}
+	}
+}
+
+// TestShippedDirectory keeps deploy/dev-oidc/users.json loadable and as
+// docs/dev-oidc.md describes it.
+func TestShippedDirectory(t *testing.T) {
+	d, err := devoidc.LoadDirectory(filepath.Join("..", "..", "..", "deploy", "dev-oidc", "users.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	groups := make(map[string][]string)
+	for _, u := range d.Users {
+		groups[u.Username] = u.Groups
+	}
+	want := map[string][]string{"admin": {"mailing-admins"}, "operator": {"mailing-operators"}, "viewer": {"mailing-viewers"}}
+	if len(groups) != len(want) {
+		t.Errorf("users %v, want %v", groups, want)
+	}
+	for name, g := range want {
+		if !slices.Equal(groups[name], g) {
+			t.Errorf("%s is in %v, want %v", name, groups[name], g)
+		}
+	}
+	if len(d.Clients) != 1 || d.Clients[0].ID != "mailing-api" || d.Clients[0].Secret == "" ||
+		!slices.Equal(d.Clients[0].RedirectURIs, []string{"http://localhost:8080/auth/oidc/callback"}) ||
+		!slices.Equal(d.Clients[0].PostLogoutRedirectURIs, []string{"http://localhost:8080/"}) {
+		t.Errorf("clients: %+v", d.Clients)
 	}
 }
 
