@@ -21,6 +21,7 @@ build:
 	go build -trimpath -ldflags "$(LDFLAGS)" -o bin/api ./api-service/cmd/api
 	go build -trimpath -ldflags "$(LDFLAGS)" -o bin/worker ./sender-worker/cmd/worker
 	go build -trimpath -ldflags "$(LDFLAGS)" -o bin/probe-sim ./sender-worker/cmd/probe-sim
+	go build -trimpath -ldflags "$(LDFLAGS)" -o bin/dev-oidc ./api-service/cmd/dev-oidc
 
 migrate: build
 	$(DEV_ENV) bin/api migrate
