@@ -26,13 +26,14 @@ build:
 migrate: build
 	$(DEV_ENV) bin/api migrate
 
-# Starts probe-sim (the external API stand-in), one worker and the API
-# together; Ctrl-C stops all three.
+# Starts probe-sim (the external API stand-in), the development OpenID
+# Provider, one worker and the API together; Ctrl-C stops all four.
 run: build
 	$(DEV_ENV) bin/api migrate
 	@trap 'kill $$(jobs -p) 2>/dev/null; wait' INT TERM EXIT; \
 	export PROBE_TOKEN=$$(bin/probe-sim token); \
 	bin/probe-sim & \
+	LOG_FORMAT=text bin/dev-oidc & \
 	$(DEV_ENV) bin/worker & \
 	$(DEV_ENV) bin/api & \
 	wait
