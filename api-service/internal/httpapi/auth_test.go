@@ -82,9 +82,9 @@ func TestTokenGrant(t *testing.T) {
 			if resp2.StatusCode != http.StatusOK {
 				t.Fatalf("issued token refused on /api: %d %s", resp2.StatusCode, raw)
 			}
-			sub, err := b.tokens.Verify(tok)
-			if err != nil || sub != loginUser {
-				t.Fatalf("token subject %q, %v", sub, err)
+			claims, err := b.tokens.Verify(tok)
+			if err != nil || claims.Subject != loginUser {
+				t.Fatalf("token subject %q, %v", claims.Subject, err)
 			}
 		})
 	}

@@ -48,7 +48,7 @@ func setup(t *testing.T) *bundle {
 	})
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	tok, err := tokens.Issue("tester")
+	tok, err := tokens.Issue(auth.Claims{Subject: "tester"})
 	if err != nil {
 		t.Fatal(err)
 	}

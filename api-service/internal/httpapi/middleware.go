@@ -134,12 +134,12 @@ func (s *Server) requireToken(c *gin.Context) {
 		writeError(c, domain.Errorf(domain.CodeUnauthorized, "missing bearer token: send Authorization: Bearer <token> from POST /auth/token"))
 		return
 	}
-	sub, err := s.tokens.Verify(strings.TrimSpace(token))
+	claims, err := s.tokens.Verify(strings.TrimSpace(token))
 	if err != nil {
 		c.Header("WWW-Authenticate", `Bearer realm="mailing", error="invalid_token"`)
 		writeError(c, domain.Errorf(domain.CodeUnauthorized, "invalid or expired token"))
 		return
 	}
-	c.Set(ctxSubject, sub)
+	c.Set(ctxSubject, claims.Subject)
 	c.Next()
 }

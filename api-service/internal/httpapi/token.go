@@ -80,7 +80,7 @@ func (s *Server) token(c *gin.Context) {
 		c.JSON(http.StatusBadRequest, OAuthError{Error: "invalid_grant", ErrorDescription: "wrong username or password"})
 		return
 	}
-	tok, err := s.tokens.Issue(req.Username)
+	tok, err := s.tokens.Issue(auth.Claims{Subject: req.Username})
 	if err != nil {
 		writeError(c, err)
 		return
