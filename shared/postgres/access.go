@@ -9,7 +9,7 @@ import (
 // AccessChannel is the notification channel on which the stores announce
 // changes to users and API keys, in the transactions that make them, with
 // the changed principal's id as payload ("user:3", "key:7"): every API
-// process listens (Listen) and drops what it cached about that principal.
+// process listens (Listener) and drops what it cached about that principal.
 const AccessChannel = "mailing_access"
 
 // notifyAccess announces, inside tx, a change to principal kind/id.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -31,17 +33,17 @@ func (h heard) next(t *testing.T, want string) {
 	}
 }
 
-func listen(t *testing.T, db *postgres.DB) heard {
+func listen(t *testing.T, db *postgres.DB, sub postgres.Subscriber) *postgres.Listener {
 	t.Helper()
-	h := make(heard, 100)
+	l := db.Listener(postgres.AccessChannel)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		db.Listen(ctx, postgres.AccessChannel, h)
+		l.Listen(ctx, sub)
 	}()
 	t.Cleanup(func() { cancel(); <-done })
-	return h
+	return l
 }
 
 func newKey(t *testing.T, db *postgres.DB, prefix string) domain.APIKey {
@@ -57,7 +59,8 @@ func newKey(t *testing.T, db *postgres.DB, prefix string) domain.APIKey {
 func TestListenHearsCommittedChangesAndReconnects(t *testing.T) {
 	ctx := context.Background()
 	db := pgtest.Open(t)
-	h := listen(t, db)
+	h := make(heard, 100)
+	listen(t, db, h)
 	h.next(t, "connected")
 
 	keys := postgres.NewKeys(db)
@@ -95,6 +98,56 @@ func TestListenHearsCommittedChangesAndReconnects(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.next(t, "notified "+domain.ActorID(domain.PrincipalUser, u.ID))
+}
+
+// slow is a subscriber that takes its time over each notification, as a
+// busy process would.
+type slow struct {
+	mu    sync.Mutex
+	heard []string
+	up    chan struct{}
+}
+
+func (s *slow) Connected()    { close(s.up) }
+func (s *slow) Disconnected() {}
+func (s *slow) Notified(p string) {
+	time.Sleep(100 * time.Millisecond)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.heard = append(s.heard, p)
+}
+
+func TestSyncWaitsForEveryListener(t *testing.T) {
+	ctx := context.Background()
+	db := pgtest.Open(t)
+	h := make(heard, 100)
+	mine := listen(t, db, h)
+	h.next(t, "connected")
+	other := &slow{up: make(chan struct{})}
+	listen(t, db, other)
+	<-other.up
+
+	k := newKey(t, db, "mk_live_dddddddddddd")
+	if _, err := postgres.NewKeys(db).Revoke(ctx, k.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := mine.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// Sync returned: the slow listener has handled the revocation, and
+	// neither heard Sync's own round.
+	other.mu.Lock()
+	got := slices.Clone(other.heard)
+	other.mu.Unlock()
+	if want := []string{domain.ActorID(domain.PrincipalKey, k.ID)}; !slices.Equal(got, want) {
+		t.Fatalf("the other listener heard %q by the end of Sync, want %q", got, want)
+	}
+	h.next(t, "notified "+domain.ActorID(domain.PrincipalKey, k.ID))
+	select {
+	case extra := <-h:
+		t.Fatalf("heard %q", extra)
+	case <-time.After(100 * time.Millisecond):
+	}
 }
 
 func TestUsersStore(t *testing.T) {

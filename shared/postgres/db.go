@@ -18,9 +18,9 @@
 //     — claims, outcomes, the customer list, the import — borrow a native
 //     pgx connection from that same pool (withPgx) and use $n
 //     placeholders.
-//   - Listen holds one connection of its own outside the pool, a native
-//     pgx connection that waits for notifications (LISTEN/NOTIFY) and is
-//     reconnected when lost.
+//   - A Listener holds one connection of its own outside the pool, a
+//     native pgx connection that waits for notifications (LISTEN/NOTIFY)
+//     and is reconnected when lost.
 //   - A file uses one of the two, never both.
 //   - Transactions go through DB.tx. The one exception is the importer's
 //     batch, a pgx transaction on its reserved connection, because COPY
@@ -62,7 +62,7 @@ type DB struct {
 	gorm *gorm.DB
 	sql  *sql.DB
 	log  *slog.Logger
-	dsn  string // for connections outside the pool (Listen)
+	dsn  string // for connections outside the pool (Listener)
 }
 
 // Open connects to dsn and checks the connection.
