@@ -40,11 +40,24 @@ type Subscriber interface {
 	Notified(payload string)
 }
 
+// Feed is how the Authenticator hears about changes to users and keys; a
+// postgres.Listener on postgres.AccessChannel is one.
+type Feed struct {
+	// Listen tells sub about changes until ctx ends; nil for no feed, and
+	// then nothing is cached.
+	Listen func(ctx context.Context, sub Subscriber)
+	// Sync returns once every API process on the feed has heard every
+	// change announced before the call; nil to not wait.
+	Sync func(ctx context.Context) error
+}
+
 // AuthenticatorConfig holds the Authenticator's settings.
 type AuthenticatorConfig struct {
 	Tokens *Tokens
 	Users  UserSource
 	Keys   KeySource
+	// Feed tells of changes; Run listens to it.
+	Feed Feed
 	// TTL bounds how long a lookup is trusted without news from the feed;
 	// zero means 30 seconds.
 	TTL time.Duration
@@ -60,26 +73,22 @@ type AuthenticatorConfig struct {
 // still work and only cost a query.
 const cacheEntries = 10000
 
-// syncWait bounds how long Sync waits to hear its own notification.
-const syncWait = 2 * time.Second
-
 // Authenticator turns a bearer credential — a JWT from POST /auth/token or
 // an API key — into the principal it proves. A JWT is good while its
 // user is enabled and at the token's generation; a key while it is
 // neither revoked nor expired. What it looks up (users by id, keys by
-// prefix) is cached for TTL, and only while the feed of changes (Run's
-// listen) is connected: every change to a user or key is announced there
-// and drops its entry, and a reconnection drops everything. So in the
-// steady state a request costs no query, and a change is refused at once.
+// prefix) is cached for TTL, and only while the feed of changes is
+// connected: every change to a user or key is announced there and drops
+// its entry, and a reconnection drops everything. So in the steady state a
+// request costs no query, and a change is refused at once (see Sync).
 type Authenticator struct {
 	cfg   AuthenticatorConfig
 	users *cache[int64, userLookup]
 	keys  *cache[string, keyLookup]
 	live  atomic.Bool
 
-	mu      sync.Mutex
-	used    map[int64]time.Time
-	waiters map[string][]chan struct{}
+	mu   sync.Mutex
+	used map[int64]time.Time
 }
 
 type userLookup struct {
@@ -112,7 +121,7 @@ func NewAuthenticator(cfg AuthenticatorConfig) *Authenticator {
 		cfg:   cfg,
 		users: newCache[int64, userLookup](cfg.TTL, cacheEntries),
 		keys:  newCache[string, keyLookup](cfg.TTL, cacheEntries),
-		used:  map[int64]time.Time{}, waiters: map[string][]chan struct{}{},
+		used:  map[int64]time.Time{},
 	}
 }
 
@@ -220,19 +229,9 @@ func (a *Authenticator) Disconnected() {
 
 // Notified drops what is cached about the principal named by payload (an
 // actor id, "user:3" or "key:7"), or everything for a payload it does not
-// know, and wakes Sync calls waiting for it.
+// know.
 func (a *Authenticator) Notified(payload string) {
-	a.forget(payload)
-	a.mu.Lock()
-	for _, ch := range a.waiters[payload] {
-		close(ch)
-	}
-	delete(a.waiters, payload)
-	a.mu.Unlock()
-}
-
-func (a *Authenticator) forget(subject string) {
-	kind, id, ok := domain.ParseActorID(subject)
+	kind, id, ok := domain.ParseActorID(payload)
 	switch {
 	case !ok:
 		a.users.drop(func(int64, userLookup) bool { return true })
@@ -245,61 +244,35 @@ func (a *Authenticator) forget(subject string) {
 }
 
 // Sync runs change, which commits a change to the principal named subject
-// (an actor id) together with its notification, and returns once this
-// process trusts nothing it cached about subject: its own caches forget at
-// once, and then Sync waits (a little, at most) to hear the notification,
-// which PostgreSQL sends every listening API process at the same moment —
-// so when the change is answered, the other replicas have been told too.
+// (an actor id) together with its notification, and returns once no API
+// process trusts what it cached about subject: this one forgets at once,
+// and the feed's Sync waits until every process on the feed has heard the
+// change. So when a revocation is answered, the very next request with the
+// old credentials is refused whichever replica it reaches.
 func (a *Authenticator) Sync(ctx context.Context, subject string, change func() error) error {
-	heard := make(chan struct{})
-	a.mu.Lock()
-	a.waiters[subject] = append(a.waiters[subject], heard)
-	a.mu.Unlock()
-	defer a.unwait(subject, heard)
 	if err := change(); err != nil {
 		return err
 	}
-	a.forget(subject)
-	if !a.Listening() {
+	a.Notified(subject)
+	if a.cfg.Feed.Sync == nil || !a.Listening() {
 		return nil
 	}
-	timer := time.NewTimer(syncWait)
-	defer timer.Stop()
-	select {
-	case <-heard:
-	case <-ctx.Done():
-	case <-timer.C:
-		a.cfg.Log.Warn("change notification not heard back in time; other API processes may accept the old credentials until theirs arrives", "subject", subject)
+	if err := a.cfg.Feed.Sync(ctx); err != nil {
+		a.cfg.Log.Warn("a change may not have reached every API process yet; their caches forget it within the cache's TTL", "subject", subject, "error", err.Error())
 	}
 	return nil
 }
 
-func (a *Authenticator) unwait(subject string, heard chan struct{}) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	list := a.waiters[subject]
-	for i, ch := range list {
-		if ch == heard {
-			a.waiters[subject] = append(list[:i:i], list[i+1:]...)
-			break
-		}
-	}
-	if len(a.waiters[subject]) == 0 {
-		delete(a.waiters, subject)
-	}
-}
-
-// Run feeds the caches and records keys' use until ctx ends: listen (nil
-// for none, and then nothing is cached) tells the Authenticator about
-// changes, and every TouchEvery the keys used since are written, so a key
-// costs at most one write a TouchEvery, off the request path. The last
-// uses are written when ctx ends.
-func (a *Authenticator) Run(ctx context.Context, listen func(context.Context, Subscriber)) {
+// Run listens to the feed and records keys' use until ctx ends: every
+// TouchEvery the keys used since are written, so a key costs at most one
+// write a TouchEvery, off the request path. The last uses are written when
+// ctx ends.
+func (a *Authenticator) Run(ctx context.Context) {
 	listened := make(chan struct{})
 	go func() {
 		defer close(listened)
-		if listen != nil {
-			listen(ctx, a)
+		if a.cfg.Feed.Listen != nil {
+			a.cfg.Feed.Listen(ctx, a)
 		}
 	}()
 	tick := time.NewTicker(a.cfg.TouchEvery)

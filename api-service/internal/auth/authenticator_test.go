@@ -246,18 +246,23 @@ func TestAuthenticatorRunTouchesAndSync(t *testing.T) {
 	f.a.cfg.TouchEvery = 10 * time.Millisecond
 	secret := f.key(domain.APIKey{ID: 7, Name: "crm", Role: domain.RoleViewer})
 	feed := make(chan Subscriber, 1)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		f.a.Run(ctx, func(ctx context.Context, s Subscriber) {
+	synced := make(chan struct{})
+	f.a.cfg.Feed = Feed{
+		Listen: func(ctx context.Context, s Subscriber) {
 			s.Connected()
 			feed <- s
 			<-ctx.Done()
 			s.Disconnected()
-		})
+		},
+		Sync: func(context.Context) error { <-synced; return nil },
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		f.a.Run(ctx)
 	}()
-	sub := <-feed
+	<-feed
 	mustAccept(t, f.a, secret)
 	deadline := time.Now().Add(5 * time.Second)
 	for {
@@ -276,20 +281,30 @@ func TestAuthenticatorRunTouchesAndSync(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 
-	// Sync returns once the change's notification is heard.
+	// Sync forgets the key at once, and returns once the feed has synced.
 	changed := make(chan struct{})
-	synced := make(chan error, 1)
+	result := make(chan error, 1)
 	go func() {
-		synced <- f.a.Sync(context.Background(), "key:7", func() error { close(changed); return nil })
+		result <- f.a.Sync(context.Background(), "key:7", func() error {
+			f.mu.Lock()
+			prefix, _ := KeyLookupPrefix(secret)
+			k := f.keys[prefix]
+			k.RevokedAt = &f.now
+			f.keys[prefix] = k
+			f.mu.Unlock()
+			close(changed)
+			return nil
+		})
 	}()
 	<-changed
 	select {
-	case err := <-synced:
-		t.Fatalf("Sync returned before the notification: %v", err)
+	case err := <-result:
+		t.Fatalf("Sync returned before the feed synced: %v", err)
 	case <-time.After(20 * time.Millisecond):
 	}
-	sub.Notified("key:7")
-	if err := <-synced; err != nil {
+	mustRefuse(t, f.a, secret, "a key revoked through Sync, before the feed synced")
+	close(synced)
+	if err := <-result; err != nil {
 		t.Fatal(err)
 	}
 	// A failed change is returned as is, without waiting.
