@@ -166,18 +166,3 @@ func (s *Users) SetPassword(ctx context.Context, id int64, passwordHash string) 
 	})
 	return out, err
 }
-
-// Upsert creates username as an admin or replaces its password hash.
-func (s *Users) Upsert(ctx context.Context, username, passwordHash string) error {
-	err := s.db.q(ctx).Exec(`INSERT INTO users (username, password_hash, role) VALUES (?, ?, ?)
-		ON CONFLICT (username) DO UPDATE SET password_hash = EXCLUDED.password_hash, updated_at = now()`,
-		username, passwordHash, string(domain.RoleAdmin)).Error
-	return translate(err, "user "+username)
-}
-
-// PasswordHash returns the hash for username, or "" when there is no
-// such user.
-func (s *Users) PasswordHash(ctx context.Context, username string) (string, error) {
-	_, hash, err := s.Credentials(ctx, username)
-	return hash, err
-}
