@@ -120,7 +120,7 @@ type User struct {
 	ID          int64  `json:"id" example:"3"`
 	Username    string `json:"username" example:"maria"`
 	DisplayName string `json:"display_name" example:"Maria Petrova"`
-	Role        Role   `json:"role" example:"operator" enums:"viewer,operator,admin"`
+	Role        Role   `json:"role" example:"operator"`
 	// Disabled users cannot log in, and their tokens are refused.
 	Disabled          bool       `json:"disabled" example:"false"`
 	DisabledAt        *time.Time `json:"disabled_at"`
@@ -201,7 +201,7 @@ func validateLabel(s string, max int) string {
 type UserInput struct {
 	Username    string `json:"username" example:"maria"`
 	Password    string `json:"password" example:"a long pass phrase"`
-	Role        Role   `json:"role" example:"operator" enums:"viewer,operator,admin"`
+	Role        Role   `json:"role" example:"operator"`
 	DisplayName string `json:"display_name" example:"Maria Petrova"`
 }
 
@@ -228,7 +228,7 @@ func (in *UserInput) Validate() error {
 
 // UserChange changes some of a user's fields; nil fields stay.
 type UserChange struct {
-	Role        *Role   `json:"role" example:"viewer" enums:"viewer,operator,admin"`
+	Role        *Role   `json:"role" example:"viewer"`
 	DisplayName *string `json:"display_name" example:"Maria Petrova"`
 	Disabled    *bool   `json:"disabled" example:"true"`
 }
@@ -277,7 +277,7 @@ func (ch UserChange) Apply(u User, now time.Time) (User, bool) {
 type APIKey struct {
 	ID   int64  `json:"id" example:"7"`
 	Name string `json:"name" example:"crm-sync"`
-	Role Role   `json:"role" example:"operator" enums:"viewer,operator,admin"`
+	Role Role   `json:"role" example:"operator"`
 	// Prefix is the secret's public beginning: it tells keys apart in
 	// lists and in a leaked secret, and authenticates nothing.
 	Prefix string `json:"prefix" example:"mk_live_3f9a1c2b7d4e"`
@@ -306,7 +306,7 @@ const MaxKeyNameChars = 200
 // APIKeyInput is a new API key.
 type APIKeyInput struct {
 	Name      string     `json:"name" example:"crm-sync"`
-	Role      Role       `json:"role" example:"operator" enums:"viewer,operator,admin"`
+	Role      Role       `json:"role" example:"operator"`
 	ExpiresAt *time.Time `json:"expires_at" example:"2027-01-01T00:00:00Z"`
 }
 

@@ -28,7 +28,7 @@ type CreatedKey struct {
 //	@Success		201	{object}	CreatedKey
 //	@Failure		400	{object}	ErrorBody
 //	@Failure		401	{object}	ErrorBody
-//	@Failure		403	{object}	ErrorBody
+//	@Failure		403	{object}	ErrorBody	"needs the admin role"
 //	@Security		OAuth2Password
 //	@Security		Bearer
 //	@Router			/api/keys [post]
@@ -59,7 +59,7 @@ func (s *Server) createKey(c *gin.Context) {
 //	@Success		200		{object}	List[domain.APIKey]
 //	@Failure		400		{object}	ErrorBody
 //	@Failure		401		{object}	ErrorBody
-//	@Failure		403		{object}	ErrorBody
+//	@Failure		403		{object}	ErrorBody	"needs the admin role"
 //	@Security		OAuth2Password
 //	@Security		Bearer
 //	@Router			/api/keys [get]
@@ -86,7 +86,7 @@ func (s *Server) listKeys(c *gin.Context) {
 //	@Success		204
 //	@Failure		400	{object}	ErrorBody
 //	@Failure		401	{object}	ErrorBody
-//	@Failure		403	{object}	ErrorBody
+//	@Failure		403	{object}	ErrorBody	"needs the admin role"
 //	@Failure		404	{object}	ErrorBody
 //	@Security		OAuth2Password
 //	@Security		Bearer

@@ -25,7 +25,7 @@ type PasswordInput struct {
 //	@Success		201		{object}	domain.User
 //	@Failure		400		{object}	ErrorBody
 //	@Failure		401		{object}	ErrorBody
-//	@Failure		403		{object}	ErrorBody
+//	@Failure		403		{object}	ErrorBody	"needs the admin role"
 //	@Failure		409		{object}	ErrorBody	"username taken"
 //	@Security		OAuth2Password
 //	@Security		Bearer
@@ -55,7 +55,7 @@ func (s *Server) createUser(c *gin.Context) {
 //	@Success	200		{object}	List[domain.User]
 //	@Failure	400		{object}	ErrorBody
 //	@Failure	401		{object}	ErrorBody
-//	@Failure	403		{object}	ErrorBody
+//	@Failure	403		{object}	ErrorBody	"needs the admin role"
 //	@Security	OAuth2Password
 //	@Security	Bearer
 //	@Router		/api/users [get]
@@ -82,7 +82,7 @@ func (s *Server) listUsers(c *gin.Context) {
 //	@Success	200	{object}	domain.User
 //	@Failure	400	{object}	ErrorBody
 //	@Failure	401	{object}	ErrorBody
-//	@Failure	403	{object}	ErrorBody
+//	@Failure	403	{object}	ErrorBody	"needs the admin role"
 //	@Failure	404	{object}	ErrorBody
 //	@Security	OAuth2Password
 //	@Security	Bearer
@@ -114,7 +114,7 @@ func (s *Server) getUser(c *gin.Context) {
 //	@Success		200		{object}	domain.User
 //	@Failure		400		{object}	ErrorBody
 //	@Failure		401		{object}	ErrorBody
-//	@Failure		403		{object}	ErrorBody
+//	@Failure		403		{object}	ErrorBody	"needs the admin role"
 //	@Failure		404		{object}	ErrorBody
 //	@Failure		409		{object}	ErrorBody	"the last enabled admin"
 //	@Security		OAuth2Password
@@ -152,7 +152,7 @@ func (s *Server) patchUser(c *gin.Context) {
 //	@Success		200			{object}	domain.User
 //	@Failure		400			{object}	ErrorBody
 //	@Failure		401			{object}	ErrorBody
-//	@Failure		403			{object}	ErrorBody
+//	@Failure		403			{object}	ErrorBody	"needs the admin role"
 //	@Failure		404			{object}	ErrorBody
 //	@Security		OAuth2Password
 //	@Security		Bearer
