@@ -27,7 +27,7 @@ const testSecret = "test-secret-0123456789-0123456789-abcdef"
 // bundle is one test's API on its own database, with the token of an
 // admin, the bootstrap admin of a real deployment.
 type bundle struct {
-	t      *testing.T
+	t      testing.TB
 	db     *postgres.DB
 	srv    *httptest.Server
 	api    *httpapi.Server
@@ -38,7 +38,7 @@ type bundle struct {
 	logs   *testkit.Log
 }
 
-func setup(t *testing.T) *bundle {
+func setup(t testing.TB) *bundle {
 	t.Helper()
 	gin.SetMode(gin.TestMode)
 	db := pgtest.Open(t)
@@ -168,7 +168,7 @@ func (b *bundle) must(want int, method, path string, body any) map[string]any {
 }
 
 // wantError checks the one error shape and its code.
-func wantError(t *testing.T, out map[string]any, code string) map[string]any {
+func wantError(t testing.TB, out map[string]any, code string) map[string]any {
 	t.Helper()
 	e, ok := out["error"].(map[string]any)
 	if !ok {
@@ -185,7 +185,7 @@ func wantError(t *testing.T, out map[string]any, code string) map[string]any {
 }
 
 // items returns the items of a list answer.
-func items(t *testing.T, out map[string]any) []map[string]any {
+func items(t testing.TB, out map[string]any) []map[string]any {
 	t.Helper()
 	raw, ok := out["items"].([]any)
 	if !ok {
@@ -199,7 +199,7 @@ func items(t *testing.T, out map[string]any) []map[string]any {
 }
 
 // id reads the numeric id of an object answer.
-func id(t *testing.T, obj map[string]any) int64 {
+func id(t testing.TB, obj map[string]any) int64 {
 	t.Helper()
 	f, ok := obj["id"].(float64)
 	if !ok {
