@@ -20,6 +20,9 @@ const docTemplate = `{
                 "security": [
                     {
                         "OAuth2Password": []
+                    },
+                    {
+                        "Bearer": []
                     }
                 ],
                 "produces": [
@@ -41,6 +44,12 @@ const docTemplate = `{
                         "schema": {
                             "$ref": "#/definitions/internal_httpapi.ErrorBody"
                         }
+                    },
+                    "403": {
+                        "description": "needs the viewer role",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
                     }
                 }
             }
@@ -50,6 +59,9 @@ const docTemplate = `{
                 "security": [
                     {
                         "OAuth2Password": []
+                    },
+                    {
+                        "Bearer": []
                     }
                 ],
                 "produces": [
@@ -124,6 +136,12 @@ const docTemplate = `{
                         "schema": {
                             "$ref": "#/definitions/internal_httpapi.ErrorBody"
                         }
+                    },
+                    "403": {
+                        "description": "needs the viewer role",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
                     }
                 }
             },
@@ -131,6 +149,9 @@ const docTemplate = `{
                 "security": [
                     {
                         "OAuth2Password": []
+                    },
+                    {
+                        "Bearer": []
                     }
                 ],
                 "description": "phone must match 7XXXXXXXXXX and be unique; phone_code defaults to digits 2–4 of the phone; timezone defaults to the service's DEFAULT_TIMEZONE. New tags, codes and zones are registered.",
@@ -174,6 +195,12 @@ const docTemplate = `{
                             "$ref": "#/definitions/internal_httpapi.ErrorBody"
                         }
                     },
+                    "403": {
+                        "description": "needs the operator role",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
                     "409": {
                         "description": "phone already exists",
                         "schema": {
@@ -194,6 +221,9 @@ const docTemplate = `{
                 "security": [
                     {
                         "OAuth2Password": []
+                    },
+                    {
+                        "Bearer": []
                     }
                 ],
                 "description": "Streams a large upload of customers; the format follows Content-Type. Each row has the fields of POST /api/customers: phone (required), phone_code (default: digits 2–4 of the phone), timezone (default: the service's DEFAULT_TIMEZONE), tags.\n**NDJSON** (` + "`" + `application/x-ndjson` + "`" + ` or ` + "`" + `application/jsonl` + "`" + `): one JSON object per line; unknown and server-owned fields reject that line; blank lines are ignored. Example:\n` + "`" + `` + "`" + `` + "`" + `\n{\"phone\": \"79161234567\", \"tags\": [\"vip\", \"new\"]}\n{\"phone\": \"79031234567\", \"phone_code\": \"903\", \"timezone\": \"Asia/Yekaterinburg\"}\n` + "`" + `` + "`" + `` + "`" + `\n**CSV** (` + "`" + `text/csv` + "`" + `): a header row naming the columns (phone required; phone_code, timezone, tags optional, any order), then one customer per record; empty phone_code/timezone take the defaults; tags are ` + "`" + `;` + "`" + `-separated (empty items are ignored). Example:\n` + "`" + `` + "`" + `` + "`" + `\nphone,phone_code,timezone,tags\n79161234567,,,vip;new\n79031234567,903,Asia/Yekaterinburg,\n` + "`" + `` + "`" + `` + "`" + `\nRows are validated like single customers; a bad row is rejected with its line (1-based physical line; the CSV header is line 1) and reason, and the rest goes on. Only the first 1000 rejected rows are listed (errors_truncated tells), all are counted.\nA phone that appears again later in the same upload is rejected on its later lines as \"duplicate phone in upload\"; the first valid occurrence counts.\non_conflict decides about phones already stored: skip (default) leaves those customers untouched; update sets their phone_code and timezone and replaces their tags with the row's (no tags when the row has none). New phone codes, time zones and tags are registered.\nRows are written in batches of 10000 records, each batch in one transaction, two batches side by side. If the import stops (body over the limit, server or connection failure), each batch is stored whole or not at all: every line before the batches in progress is stored, those batches may or may not be, and the error answer says up to which line rows were stored. Sending the rest again with on_conflict=skip is safe.\nAn NDJSON line over 1 MiB is rejected; a CSV record over 1 MiB stops the import (400). The body may be up to 512 MiB (413 beyond, with the rows before the limit already stored). An empty upload and a CSV without a valid header are refused with 400; other content types with 415. After an import that wrote 50000 rows or more, the planner statistics of the customer tables are refreshed before the answer.",
@@ -250,6 +280,12 @@ const docTemplate = `{
                             "$ref": "#/definitions/internal_httpapi.ErrorBody"
                         }
                     },
+                    "403": {
+                        "description": "needs the operator role",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
                     "413": {
                         "description": "body over the limit; the message says which lines were stored",
                         "schema": {
@@ -270,6 +306,9 @@ const docTemplate = `{
                 "security": [
                     {
                         "OAuth2Password": []
+                    },
+                    {
+                        "Bearer": []
                     }
                 ],
                 "produces": [
@@ -307,6 +346,12 @@ const docTemplate = `{
                             "$ref": "#/definitions/internal_httpapi.ErrorBody"
                         }
                     },
+                    "403": {
+                        "description": "needs the viewer role",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
                     "404": {
                         "description": "Not Found",
                         "schema": {
@@ -319,6 +364,9 @@ const docTemplate = `{
                 "security": [
                     {
                         "OAuth2Password": []
+                    },
+                    {
+                        "Bearer": []
                     }
                 ],
                 "description": "Every field is set: phone is required, omitted phone_code/timezone take their defaults, omitted tags means no tags.",
@@ -369,6 +417,12 @@ const docTemplate = `{
                             "$ref": "#/definitions/internal_httpapi.ErrorBody"
                         }
                     },
+                    "403": {
+                        "description": "needs the operator role",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
                     "404": {
                         "description": "Not Found",
                         "schema": {
@@ -387,6 +441,9 @@ const docTemplate = `{
                 "security": [
                     {
                         "OAuth2Password": []
+                    },
+                    {
+                        "Bearer": []
                     }
                 ],
                 "description": "Its delivered messages stay in the statistics; messages not yet sent are cancelled.",
@@ -419,6 +476,12 @@ const docTemplate = `{
                             "$ref": "#/definitions/internal_httpapi.ErrorBody"
                         }
                     },
+                    "403": {
+                        "description": "needs the operator role",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
                     "404": {
                         "description": "Not Found",
                         "schema": {
@@ -431,6 +494,9 @@ const docTemplate = `{
                 "security": [
                     {
                         "OAuth2Password": []
+                    },
+                    {
+                        "Bearer": []
                     }
                 ],
                 "description": "Only the given fields change; tags, when given, replace the customer's tags.",
@@ -481,6 +547,12 @@ const docTemplate = `{
                             "$ref": "#/definitions/internal_httpapi.ErrorBody"
                         }
                     },
+                    "403": {
+                        "description": "needs the operator role",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
                     "404": {
                         "description": "Not Found",
                         "schema": {
@@ -501,6 +573,9 @@ const docTemplate = `{
                 "security": [
                     {
                         "OAuth2Password": []
+                    },
+                    {
+                        "Bearer": []
                     }
                 ],
                 "description": "Creates the tag if it is new and links it to the customer.",
@@ -551,6 +626,12 @@ const docTemplate = `{
                             "$ref": "#/definitions/internal_httpapi.ErrorBody"
                         }
                     },
+                    "403": {
+                        "description": "needs the operator role",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
                     "404": {
                         "description": "Not Found",
                         "schema": {
@@ -565,6 +646,9 @@ const docTemplate = `{
                 "security": [
                     {
                         "OAuth2Password": []
+                    },
+                    {
+                        "Bearer": []
                     }
                 ],
                 "produces": [
@@ -609,8 +693,188 @@ const docTemplate = `{
                             "$ref": "#/definitions/internal_httpapi.ErrorBody"
                         }
                     },
+                    "403": {
+                        "description": "needs the operator role",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
                     "404": {
                         "description": "no such customer, or the tag is not linked",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    }
+                }
+            }
+        },
+        "/api/keys": {
+            "get": {
+                "security": [
+                    {
+                        "OAuth2Password": []
+                    },
+                    {
+                        "Bearer": []
+                    }
+                ],
+                "description": "Revoked and expired keys included; never their secrets. last_used_at is recorded at most once a minute.",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "keys"
+                ],
+                "summary": "List API keys",
+                "parameters": [
+                    {
+                        "type": "integer",
+                        "default": 50,
+                        "description": "page size, 1–1000",
+                        "name": "limit",
+                        "in": "query"
+                    },
+                    {
+                        "type": "string",
+                        "description": "cursor: the next value of the previous page",
+                        "name": "after",
+                        "in": "query"
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.List-domain_APIKey"
+                        }
+                    },
+                    "400": {
+                        "description": "Bad Request",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
+                    "403": {
+                        "description": "needs the admin role",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    }
+                }
+            },
+            "post": {
+                "security": [
+                    {
+                        "OAuth2Password": []
+                    },
+                    {
+                        "Bearer": []
+                    }
+                ],
+                "description": "For integrators: send the answer's secret as Authorization: Bearer mk_live_…. The secret is in this answer only — it is stored as a hash and cannot be shown again. role: viewer, operator or admin. expires_at (optional) must be in the future; after it the key is refused.",
+                "consumes": [
+                    "application/json"
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "keys"
+                ],
+                "summary": "Create an API key",
+                "parameters": [
+                    {
+                        "description": "the key",
+                        "name": "key",
+                        "in": "body",
+                        "required": true,
+                        "schema": {
+                            "$ref": "#/definitions/domain.APIKeyInput"
+                        }
+                    }
+                ],
+                "responses": {
+                    "201": {
+                        "description": "Created",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.CreatedKey"
+                        }
+                    },
+                    "400": {
+                        "description": "Bad Request",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
+                    "403": {
+                        "description": "needs the admin role",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    }
+                }
+            }
+        },
+        "/api/keys/{id}": {
+            "delete": {
+                "security": [
+                    {
+                        "OAuth2Password": []
+                    },
+                    {
+                        "Bearer": []
+                    }
+                ],
+                "description": "The key is refused at once, on every API replica. It stays in the list, with revoked_at; revoking it again changes nothing.",
+                "tags": [
+                    "keys"
+                ],
+                "summary": "Revoke an API key",
+                "parameters": [
+                    {
+                        "type": "integer",
+                        "description": "key id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "204": {
+                        "description": "No Content"
+                    },
+                    "400": {
+                        "description": "Bad Request",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
+                    "403": {
+                        "description": "needs the admin role",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
+                    "404": {
+                        "description": "Not Found",
                         "schema": {
                             "$ref": "#/definitions/internal_httpapi.ErrorBody"
                         }
@@ -623,6 +887,9 @@ const docTemplate = `{
                 "security": [
                     {
                         "OAuth2Password": []
+                    },
+                    {
+                        "Bearer": []
                     }
                 ],
                 "produces": [
@@ -681,6 +948,12 @@ const docTemplate = `{
                         "schema": {
                             "$ref": "#/definitions/internal_httpapi.ErrorBody"
                         }
+                    },
+                    "403": {
+                        "description": "needs the viewer role",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
                     }
                 }
             },
@@ -688,6 +961,9 @@ const docTemplate = `{
                 "security": [
                     {
                         "OAuth2Password": []
+                    },
+                    {
+                        "Bearer": []
                     }
                 ],
                 "description": "text (1–1600 characters), start_at and end_at are required; end_at must be after start_at and in the future. send_window (optional) limits sending to a time of day in each customer's local time and may cross midnight (21:00–09:00). filter.tags and filter.phone_codes (optional) select the audience: customers with any of the tags AND one of the codes; an empty list does not restrict. New tags and codes are registered. The answer's audience is the number of customers matching the filter now. The mailout starts as scheduled.",
@@ -731,6 +1007,12 @@ const docTemplate = `{
                             "$ref": "#/definitions/internal_httpapi.ErrorBody"
                         }
                     },
+                    "403": {
+                        "description": "needs the operator role",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
                     "413": {
                         "description": "Request Entity Too Large",
                         "schema": {
@@ -745,6 +1027,9 @@ const docTemplate = `{
                 "security": [
                     {
                         "OAuth2Password": []
+                    },
+                    {
+                        "Bearer": []
                     }
                 ],
                 "description": "audience is the number of customers matching the filter now.",
@@ -783,6 +1068,12 @@ const docTemplate = `{
                             "$ref": "#/definitions/internal_httpapi.ErrorBody"
                         }
                     },
+                    "403": {
+                        "description": "needs the viewer role",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
                     "404": {
                         "description": "Not Found",
                         "schema": {
@@ -795,6 +1086,9 @@ const docTemplate = `{
                 "security": [
                     {
                         "OAuth2Password": []
+                    },
+                    {
+                        "Bearer": []
                     }
                 ],
                 "description": "Every field is set: text, start_at and end_at are required, an omitted send_window means none, an omitted filter means every customer. A scheduled mailout is fully editable; a running one only lets end_at change (repeating the other values unchanged is fine); finished and cancelled ones are read-only (409). A change increments version.",
@@ -845,6 +1139,12 @@ const docTemplate = `{
                             "$ref": "#/definitions/internal_httpapi.ErrorBody"
                         }
                     },
+                    "403": {
+                        "description": "needs the operator role",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
                     "404": {
                         "description": "Not Found",
                         "schema": {
@@ -863,6 +1163,9 @@ const docTemplate = `{
                 "security": [
                     {
                         "OAuth2Password": []
+                    },
+                    {
+                        "Bearer": []
                     }
                 ],
                 "description": "Only a mailout without messages can be deleted. Messages are delivery history: once a mailout has any, cancel it instead (409 otherwise).",
@@ -895,6 +1198,12 @@ const docTemplate = `{
                             "$ref": "#/definitions/internal_httpapi.ErrorBody"
                         }
                     },
+                    "403": {
+                        "description": "needs the operator role",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
                     "404": {
                         "description": "Not Found",
                         "schema": {
@@ -913,6 +1222,9 @@ const docTemplate = `{
                 "security": [
                     {
                         "OAuth2Password": []
+                    },
+                    {
+                        "Bearer": []
                     }
                 ],
                 "description": "Only the given fields change. \"send_window\": null removes the window; filter.tags or filter.phone_codes, when given, replace that list. The status rules of PUT apply: a running mailout only lets end_at change; finished and cancelled ones are read-only (409).",
@@ -963,6 +1275,12 @@ const docTemplate = `{
                             "$ref": "#/definitions/internal_httpapi.ErrorBody"
                         }
                     },
+                    "403": {
+                        "description": "needs the operator role",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
                     "404": {
                         "description": "Not Found",
                         "schema": {
@@ -983,6 +1301,9 @@ const docTemplate = `{
                 "security": [
                     {
                         "OAuth2Password": []
+                    },
+                    {
+                        "Bearer": []
                     }
                 ],
                 "description": "A scheduled or running mailout becomes cancelled and its messages not yet sent are cancelled with it; sent messages stay in the statistics. Cancelling a finished or cancelled mailout is a conflict.",
@@ -1021,6 +1342,12 @@ const docTemplate = `{
                             "$ref": "#/definitions/internal_httpapi.ErrorBody"
                         }
                     },
+                    "403": {
+                        "description": "needs the operator role",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
                     "404": {
                         "description": "Not Found",
                         "schema": {
@@ -1041,6 +1368,9 @@ const docTemplate = `{
                 "security": [
                     {
                         "OAuth2Password": []
+                    },
+                    {
+                        "Bearer": []
                     }
                 ],
                 "description": "The mailout's messages in id order with their status, attempts, last error and times; ?status= keeps one status (e.g. failed, to see why). A page costs the same at any depth and whatever the mailout's size.",
@@ -1106,6 +1436,12 @@ const docTemplate = `{
                             "$ref": "#/definitions/internal_httpapi.ErrorBody"
                         }
                     },
+                    "403": {
+                        "description": "needs the viewer role",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
                     "404": {
                         "description": "Not Found",
                         "schema": {
@@ -1120,6 +1456,9 @@ const docTemplate = `{
                 "security": [
                     {
                         "OAuth2Password": []
+                    },
+                    {
+                        "Bearer": []
                     }
                 ],
                 "description": "Registers the code if it is new and links it. The filter can change only while the mailout is scheduled (409 otherwise).",
@@ -1170,6 +1509,12 @@ const docTemplate = `{
                             "$ref": "#/definitions/internal_httpapi.ErrorBody"
                         }
                     },
+                    "403": {
+                        "description": "needs the operator role",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
                     "404": {
                         "description": "Not Found",
                         "schema": {
@@ -1190,6 +1535,9 @@ const docTemplate = `{
                 "security": [
                     {
                         "OAuth2Password": []
+                    },
+                    {
+                        "Bearer": []
                     }
                 ],
                 "description": "The filter can change only while the mailout is scheduled (409 otherwise).",
@@ -1235,6 +1583,12 @@ const docTemplate = `{
                             "$ref": "#/definitions/internal_httpapi.ErrorBody"
                         }
                     },
+                    "403": {
+                        "description": "needs the operator role",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
                     "404": {
                         "description": "no such mailout, or the code is not linked",
                         "schema": {
@@ -1255,6 +1609,9 @@ const docTemplate = `{
                 "security": [
                     {
                         "OAuth2Password": []
+                    },
+                    {
+                        "Bearer": []
                     }
                 ],
                 "description": "Messages by status, progress (final ÷ total), current rate (deliveries in the last 60 s ÷ 60) and average rate (since the start), start and finish times, first and last delivery times, the distribution of attempts over final messages, failed and expired messages by reason (timeout, connection, http_5xx, rate_limited, bad_response, rejected_4xx, auth, expired, outside_window, other), pending messages waiting for a retry by the reason of their last attempt, and deliveries per minute (minutes without deliveries are left out). Exact, from one consistent snapshot, also while the mailout is being sent.",
@@ -1293,6 +1650,12 @@ const docTemplate = `{
                             "$ref": "#/definitions/internal_httpapi.ErrorBody"
                         }
                     },
+                    "403": {
+                        "description": "needs the viewer role",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
                     "404": {
                         "description": "Not Found",
                         "schema": {
@@ -1307,6 +1670,9 @@ const docTemplate = `{
                 "security": [
                     {
                         "OAuth2Password": []
+                    },
+                    {
+                        "Bearer": []
                     }
                 ],
                 "description": "Creates the tag if it is new and links it. The filter can change only while the mailout is scheduled (409 otherwise).",
@@ -1357,6 +1723,12 @@ const docTemplate = `{
                             "$ref": "#/definitions/internal_httpapi.ErrorBody"
                         }
                     },
+                    "403": {
+                        "description": "needs the operator role",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
                     "404": {
                         "description": "Not Found",
                         "schema": {
@@ -1377,6 +1749,9 @@ const docTemplate = `{
                 "security": [
                     {
                         "OAuth2Password": []
+                    },
+                    {
+                        "Bearer": []
                     }
                 ],
                 "description": "The filter can change only while the mailout is scheduled (409 otherwise).",
@@ -1422,6 +1797,12 @@ const docTemplate = `{
                             "$ref": "#/definitions/internal_httpapi.ErrorBody"
                         }
                     },
+                    "403": {
+                        "description": "needs the operator role",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
                     "404": {
                         "description": "no such mailout, or the tag is not linked",
                         "schema": {
@@ -1442,6 +1823,9 @@ const docTemplate = `{
                 "security": [
                     {
                         "OAuth2Password": []
+                    },
+                    {
+                        "Bearer": []
                     }
                 ],
                 "description": "Messages are read-only: they cannot be created, edited or deleted through the API, because they are the delivery records written by the sender, and editing them would falsify the statistics. To stop the messages not yet sent, cancel their mailout.",
@@ -1511,6 +1895,12 @@ const docTemplate = `{
                         "schema": {
                             "$ref": "#/definitions/internal_httpapi.ErrorBody"
                         }
+                    },
+                    "403": {
+                        "description": "needs the viewer role",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
                     }
                 }
             }
@@ -1520,6 +1910,9 @@ const docTemplate = `{
                 "security": [
                     {
                         "OAuth2Password": []
+                    },
+                    {
+                        "Bearer": []
                     }
                 ],
                 "description": "Mailouts by status and their messages by status, over every mailout matching the filter, and one page of those mailouts (id order) with their status, times, audience (messages created at start) and messages by status. Exact: counters are kept in the same transactions as the messages they count, and one answer is one consistent snapshot.",
@@ -1591,6 +1984,12 @@ const docTemplate = `{
                         "schema": {
                             "$ref": "#/definitions/internal_httpapi.ErrorBody"
                         }
+                    },
+                    "403": {
+                        "description": "needs the viewer role",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
                     }
                 }
             }
@@ -1600,6 +1999,9 @@ const docTemplate = `{
                 "security": [
                     {
                         "OAuth2Password": []
+                    },
+                    {
+                        "Bearer": []
                     }
                 ],
                 "description": "Read-only: messages are the delivery records written by the sender; they cannot be created, edited or deleted through the API, as that would falsify the statistics.",
@@ -1638,6 +2040,12 @@ const docTemplate = `{
                             "$ref": "#/definitions/internal_httpapi.ErrorBody"
                         }
                     },
+                    "403": {
+                        "description": "needs the viewer role",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
                     "404": {
                         "description": "Not Found",
                         "schema": {
@@ -1652,6 +2060,9 @@ const docTemplate = `{
                 "security": [
                     {
                         "OAuth2Password": []
+                    },
+                    {
+                        "Bearer": []
                     }
                 ],
                 "description": "Codes are registered automatically when customers use them, or added here.",
@@ -1701,6 +2112,12 @@ const docTemplate = `{
                         "schema": {
                             "$ref": "#/definitions/internal_httpapi.ErrorBody"
                         }
+                    },
+                    "403": {
+                        "description": "needs the viewer role",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
                     }
                 }
             },
@@ -1708,6 +2125,9 @@ const docTemplate = `{
                 "security": [
                     {
                         "OAuth2Password": []
+                    },
+                    {
+                        "Bearer": []
                     }
                 ],
                 "description": "code is exactly 3 digits and unique.",
@@ -1751,6 +2171,12 @@ const docTemplate = `{
                             "$ref": "#/definitions/internal_httpapi.ErrorBody"
                         }
                     },
+                    "403": {
+                        "description": "needs the operator role",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
                     "409": {
                         "description": "code already exists",
                         "schema": {
@@ -1765,6 +2191,9 @@ const docTemplate = `{
                 "security": [
                     {
                         "OAuth2Password": []
+                    },
+                    {
+                        "Bearer": []
                     }
                 ],
                 "produces": [
@@ -1802,6 +2231,12 @@ const docTemplate = `{
                             "$ref": "#/definitions/internal_httpapi.ErrorBody"
                         }
                     },
+                    "403": {
+                        "description": "needs the viewer role",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
                     "404": {
                         "description": "Not Found",
                         "schema": {
@@ -1814,6 +2249,9 @@ const docTemplate = `{
                 "security": [
                     {
                         "OAuth2Password": []
+                    },
+                    {
+                        "Bearer": []
                     }
                 ],
                 "description": "A code that customers carry cannot be renamed (409); mailout filters refer to it by id and follow the new code.",
@@ -1864,6 +2302,12 @@ const docTemplate = `{
                             "$ref": "#/definitions/internal_httpapi.ErrorBody"
                         }
                     },
+                    "403": {
+                        "description": "needs the operator role",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
                     "404": {
                         "description": "Not Found",
                         "schema": {
@@ -1882,6 +2326,9 @@ const docTemplate = `{
                 "security": [
                     {
                         "OAuth2Password": []
+                    },
+                    {
+                        "Bearer": []
                     }
                 ],
                 "description": "A code still used by customers or mailout filters cannot be deleted (409).",
@@ -1914,6 +2361,12 @@ const docTemplate = `{
                             "$ref": "#/definitions/internal_httpapi.ErrorBody"
                         }
                     },
+                    "403": {
+                        "description": "needs the operator role",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
                     "404": {
                         "description": "Not Found",
                         "schema": {
@@ -1934,6 +2387,9 @@ const docTemplate = `{
                 "security": [
                     {
                         "OAuth2Password": []
+                    },
+                    {
+                        "Bearer": []
                     }
                 ],
                 "description": "The same filter as the list, in a JSON body: tags (any of), phone_codes (any of), timezone, phone_prefix. Paginated with ?limit= and ?after=.",
@@ -1989,6 +2445,12 @@ const docTemplate = `{
                         "schema": {
                             "$ref": "#/definitions/internal_httpapi.ErrorBody"
                         }
+                    },
+                    "403": {
+                        "description": "needs the viewer role",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
                     }
                 }
             }
@@ -1998,6 +2460,9 @@ const docTemplate = `{
                 "security": [
                     {
                         "OAuth2Password": []
+                    },
+                    {
+                        "Bearer": []
                     }
                 ],
                 "description": "Tags are created by tagging customers or mailouts.",
@@ -2047,6 +2512,12 @@ const docTemplate = `{
                         "schema": {
                             "$ref": "#/definitions/internal_httpapi.ErrorBody"
                         }
+                    },
+                    "403": {
+                        "description": "needs the viewer role",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
                     }
                 }
             }
@@ -2056,6 +2527,9 @@ const docTemplate = `{
                 "security": [
                     {
                         "OAuth2Password": []
+                    },
+                    {
+                        "Bearer": []
                     }
                 ],
                 "description": "Customers and mailouts are linked to the tag by id and carry the new name. Names are trimmed, unique, at most 64 bytes, without ; , / or control characters.",
@@ -2106,6 +2580,12 @@ const docTemplate = `{
                             "$ref": "#/definitions/internal_httpapi.ErrorBody"
                         }
                     },
+                    "403": {
+                        "description": "needs the operator role",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
                     "404": {
                         "description": "Not Found",
                         "schema": {
@@ -2124,6 +2604,9 @@ const docTemplate = `{
                 "security": [
                     {
                         "OAuth2Password": []
+                    },
+                    {
+                        "Bearer": []
                     }
                 ],
                 "description": "A tag still linked to customers or mailouts cannot be deleted (409): unlink it first.",
@@ -2156,6 +2639,12 @@ const docTemplate = `{
                             "$ref": "#/definitions/internal_httpapi.ErrorBody"
                         }
                     },
+                    "403": {
+                        "description": "needs the operator role",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
                     "404": {
                         "description": "Not Found",
                         "schema": {
@@ -2176,6 +2665,9 @@ const docTemplate = `{
                 "security": [
                     {
                         "OAuth2Password": []
+                    },
+                    {
+                        "Bearer": []
                     }
                 ],
                 "description": "Zones are registered automatically when customers use them, or added here.",
@@ -2225,6 +2717,12 @@ const docTemplate = `{
                         "schema": {
                             "$ref": "#/definitions/internal_httpapi.ErrorBody"
                         }
+                    },
+                    "403": {
+                        "description": "needs the viewer role",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
                     }
                 }
             },
@@ -2232,6 +2730,9 @@ const docTemplate = `{
                 "security": [
                     {
                         "OAuth2Password": []
+                    },
+                    {
+                        "Bearer": []
                     }
                 ],
                 "description": "name is an IANA time zone such as Europe/Moscow, unique.",
@@ -2275,6 +2776,12 @@ const docTemplate = `{
                             "$ref": "#/definitions/internal_httpapi.ErrorBody"
                         }
                     },
+                    "403": {
+                        "description": "needs the operator role",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
                     "409": {
                         "description": "zone already exists",
                         "schema": {
@@ -2289,6 +2796,9 @@ const docTemplate = `{
                 "security": [
                     {
                         "OAuth2Password": []
+                    },
+                    {
+                        "Bearer": []
                     }
                 ],
                 "produces": [
@@ -2326,6 +2836,12 @@ const docTemplate = `{
                             "$ref": "#/definitions/internal_httpapi.ErrorBody"
                         }
                     },
+                    "403": {
+                        "description": "needs the viewer role",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
                     "404": {
                         "description": "Not Found",
                         "schema": {
@@ -2338,6 +2854,9 @@ const docTemplate = `{
                 "security": [
                     {
                         "OAuth2Password": []
+                    },
+                    {
+                        "Bearer": []
                     }
                 ],
                 "description": "A zone that customers live in cannot be renamed (409).",
@@ -2388,6 +2907,12 @@ const docTemplate = `{
                             "$ref": "#/definitions/internal_httpapi.ErrorBody"
                         }
                     },
+                    "403": {
+                        "description": "needs the operator role",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
                     "404": {
                         "description": "Not Found",
                         "schema": {
@@ -2406,6 +2931,9 @@ const docTemplate = `{
                 "security": [
                     {
                         "OAuth2Password": []
+                    },
+                    {
+                        "Bearer": []
                     }
                 ],
                 "description": "A zone customers still live in cannot be deleted (409).",
@@ -2438,6 +2966,12 @@ const docTemplate = `{
                             "$ref": "#/definitions/internal_httpapi.ErrorBody"
                         }
                     },
+                    "403": {
+                        "description": "needs the operator role",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
                     "404": {
                         "description": "Not Found",
                         "schema": {
@@ -2453,9 +2987,343 @@ const docTemplate = `{
                 }
             }
         },
+        "/api/users": {
+            "get": {
+                "security": [
+                    {
+                        "OAuth2Password": []
+                    },
+                    {
+                        "Bearer": []
+                    }
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "users"
+                ],
+                "summary": "List local users",
+                "parameters": [
+                    {
+                        "type": "integer",
+                        "default": 50,
+                        "description": "page size, 1–1000",
+                        "name": "limit",
+                        "in": "query"
+                    },
+                    {
+                        "type": "string",
+                        "description": "cursor: the next value of the previous page",
+                        "name": "after",
+                        "in": "query"
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.List-domain_User"
+                        }
+                    },
+                    "400": {
+                        "description": "Bad Request",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
+                    "403": {
+                        "description": "needs the admin role",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    }
+                }
+            },
+            "post": {
+                "security": [
+                    {
+                        "OAuth2Password": []
+                    },
+                    {
+                        "Bearer": []
+                    }
+                ],
+                "description": "username: 1–128 characters without spaces, unique. password: at least 12 characters and at most 72 bytes. role: viewer (reads), operator (also changes customers, mailouts and reference data) or admin (also users and keys).",
+                "consumes": [
+                    "application/json"
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "users"
+                ],
+                "summary": "Create a local user",
+                "parameters": [
+                    {
+                        "description": "the user",
+                        "name": "user",
+                        "in": "body",
+                        "required": true,
+                        "schema": {
+                            "$ref": "#/definitions/domain.UserInput"
+                        }
+                    }
+                ],
+                "responses": {
+                    "201": {
+                        "description": "Created",
+                        "schema": {
+                            "$ref": "#/definitions/domain.User"
+                        }
+                    },
+                    "400": {
+                        "description": "Bad Request",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
+                    "403": {
+                        "description": "needs the admin role",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
+                    "409": {
+                        "description": "username taken",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    }
+                }
+            }
+        },
+        "/api/users/{id}": {
+            "get": {
+                "security": [
+                    {
+                        "OAuth2Password": []
+                    },
+                    {
+                        "Bearer": []
+                    }
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "users"
+                ],
+                "summary": "Get a local user",
+                "parameters": [
+                    {
+                        "type": "integer",
+                        "description": "user id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/domain.User"
+                        }
+                    },
+                    "400": {
+                        "description": "Bad Request",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
+                    "403": {
+                        "description": "needs the admin role",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
+                    "404": {
+                        "description": "Not Found",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    }
+                }
+            },
+            "patch": {
+                "security": [
+                    {
+                        "OAuth2Password": []
+                    },
+                    {
+                        "Bearer": []
+                    }
+                ],
+                "description": "Only the given fields change. A new role or \"disabled\": true refuses the user's existing tokens at once, on every API replica; the user logs in again (and cannot while disabled). The last enabled admin can be neither demoted nor disabled (409).",
+                "consumes": [
+                    "application/json"
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "users"
+                ],
+                "summary": "Change a user's role, display name or disabling",
+                "parameters": [
+                    {
+                        "type": "integer",
+                        "description": "user id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    },
+                    {
+                        "description": "fields to change",
+                        "name": "change",
+                        "in": "body",
+                        "required": true,
+                        "schema": {
+                            "$ref": "#/definitions/domain.UserChange"
+                        }
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/domain.User"
+                        }
+                    },
+                    "400": {
+                        "description": "Bad Request",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
+                    "403": {
+                        "description": "needs the admin role",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
+                    "404": {
+                        "description": "Not Found",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
+                    "409": {
+                        "description": "the last enabled admin",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    }
+                }
+            }
+        },
+        "/api/users/{id}/password": {
+            "post": {
+                "security": [
+                    {
+                        "OAuth2Password": []
+                    },
+                    {
+                        "Bearer": []
+                    }
+                ],
+                "description": "password: at least 12 characters and at most 72 bytes. The user's existing tokens are refused at once.",
+                "consumes": [
+                    "application/json"
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "users"
+                ],
+                "summary": "Reset a user's password",
+                "parameters": [
+                    {
+                        "type": "integer",
+                        "description": "user id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    },
+                    {
+                        "description": "the new password",
+                        "name": "password",
+                        "in": "body",
+                        "required": true,
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.PasswordInput"
+                        }
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/domain.User"
+                        }
+                    },
+                    "400": {
+                        "description": "Bad Request",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
+                    "403": {
+                        "description": "needs the admin role",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
+                    "404": {
+                        "description": "Not Found",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    }
+                }
+            }
+        },
         "/auth/token": {
             "post": {
-                "description": "Exchanges a username and password for a bearer token. Form fields (application/x-www-form-urlencoded) or a JSON object with the same names. grant_type may be omitted; when given it must be \"password\". Attempts are rate-limited per client address and username.",
+                "description": "Exchanges a username and password for a bearer token. Form fields (application/x-www-form-urlencoded) or a JSON object with the same names. grant_type may be omitted; when given it must be \"password\". The token names the user by id; it is refused as soon as the user is disabled, given another role or a new password, and the user's role decides what it may do. An unknown user, a wrong password and a disabled user get the same answer. Attempts are rate-limited per client address and username.",
                 "consumes": [
                     "application/x-www-form-urlencoded",
                     "application/json"
@@ -2558,6 +3426,70 @@ const docTemplate = `{
         }
     },
     "definitions": {
+        "domain.APIKey": {
+            "type": "object",
+            "properties": {
+                "created_at": {
+                    "type": "string"
+                },
+                "created_by": {
+                    "description": "CreatedBy is the id of the user who created the key.",
+                    "type": "integer",
+                    "example": 1
+                },
+                "expires_at": {
+                    "type": "string"
+                },
+                "id": {
+                    "type": "integer",
+                    "example": 7
+                },
+                "last_used_at": {
+                    "type": "string"
+                },
+                "name": {
+                    "type": "string",
+                    "example": "crm-sync"
+                },
+                "prefix": {
+                    "description": "Prefix is the secret's public beginning: it tells keys apart in\nlists and in a leaked secret, and authenticates nothing.",
+                    "type": "string",
+                    "example": "mk_live_3f9a1c2b7d4e"
+                },
+                "revoked_at": {
+                    "type": "string"
+                },
+                "role": {
+                    "allOf": [
+                        {
+                            "$ref": "#/definitions/domain.Role"
+                        }
+                    ],
+                    "example": "operator"
+                }
+            }
+        },
+        "domain.APIKeyInput": {
+            "type": "object",
+            "properties": {
+                "expires_at": {
+                    "type": "string",
+                    "example": "2027-01-01T00:00:00Z"
+                },
+                "name": {
+                    "type": "string",
+                    "example": "crm-sync"
+                },
+                "role": {
+                    "allOf": [
+                        {
+                            "$ref": "#/definitions/domain.Role"
+                        }
+                    ],
+                    "example": "operator"
+                }
+            }
+        },
         "domain.AttemptCount": {
             "type": "object",
             "properties": {
@@ -3071,6 +4003,19 @@ const docTemplate = `{
                 }
             }
         },
+        "domain.Role": {
+            "type": "string",
+            "enum": [
+                "viewer",
+                "operator",
+                "admin"
+            ],
+            "x-enum-varnames": [
+                "RoleViewer",
+                "RoleOperator",
+                "RoleAdmin"
+            ]
+        },
         "domain.StatusCounts": {
             "type": "object",
             "properties": {
@@ -3130,6 +4075,142 @@ const docTemplate = `{
                 }
             }
         },
+        "domain.User": {
+            "type": "object",
+            "properties": {
+                "created_at": {
+                    "type": "string"
+                },
+                "disabled": {
+                    "description": "Disabled users cannot log in, and their tokens are refused.",
+                    "type": "boolean",
+                    "example": false
+                },
+                "disabled_at": {
+                    "type": "string"
+                },
+                "display_name": {
+                    "type": "string",
+                    "example": "Maria Petrova"
+                },
+                "id": {
+                    "type": "integer",
+                    "example": 3
+                },
+                "password_changed_at": {
+                    "type": "string"
+                },
+                "role": {
+                    "allOf": [
+                        {
+                            "$ref": "#/definitions/domain.Role"
+                        }
+                    ],
+                    "example": "operator"
+                },
+                "updated_at": {
+                    "type": "string"
+                },
+                "username": {
+                    "type": "string",
+                    "example": "maria"
+                }
+            }
+        },
+        "domain.UserChange": {
+            "type": "object",
+            "properties": {
+                "disabled": {
+                    "type": "boolean",
+                    "example": true
+                },
+                "display_name": {
+                    "type": "string",
+                    "example": "Maria Petrova"
+                },
+                "role": {
+                    "allOf": [
+                        {
+                            "$ref": "#/definitions/domain.Role"
+                        }
+                    ],
+                    "example": "viewer"
+                }
+            }
+        },
+        "domain.UserInput": {
+            "type": "object",
+            "properties": {
+                "display_name": {
+                    "type": "string",
+                    "example": "Maria Petrova"
+                },
+                "password": {
+                    "type": "string",
+                    "example": "a long pass phrase"
+                },
+                "role": {
+                    "allOf": [
+                        {
+                            "$ref": "#/definitions/domain.Role"
+                        }
+                    ],
+                    "example": "operator"
+                },
+                "username": {
+                    "type": "string",
+                    "example": "maria"
+                }
+            }
+        },
+        "internal_httpapi.CreatedKey": {
+            "type": "object",
+            "properties": {
+                "created_at": {
+                    "type": "string"
+                },
+                "created_by": {
+                    "description": "CreatedBy is the id of the user who created the key.",
+                    "type": "integer",
+                    "example": 1
+                },
+                "expires_at": {
+                    "type": "string"
+                },
+                "id": {
+                    "type": "integer",
+                    "example": 7
+                },
+                "last_used_at": {
+                    "type": "string"
+                },
+                "name": {
+                    "type": "string",
+                    "example": "crm-sync"
+                },
+                "prefix": {
+                    "description": "Prefix is the secret's public beginning: it tells keys apart in\nlists and in a leaked secret, and authenticates nothing.",
+                    "type": "string",
+                    "example": "mk_live_3f9a1c2b7d4e"
+                },
+                "revoked_at": {
+                    "type": "string"
+                },
+                "role": {
+                    "allOf": [
+                        {
+                            "$ref": "#/definitions/domain.Role"
+                        }
+                    ],
+                    "example": "operator"
+                },
+                "secret": {
+                    "description": "Secret is sent as Authorization: Bearer \u003csecret\u003e. It is not stored\nand cannot be shown again.",
+                    "type": "string",
+                    "example": "mk_live_3f9a1c2b7d4e_..."
+                }
+            }
+        },
         "internal_httpapi.ErrorBody": {
             "type": "object",
             "properties": {
@@ -3185,6 +4266,20 @@ const docTemplate = `{
                 "version": {
                     "type": "string",
                     "example": "1.0.0"
+                }
+            }
+        },
+        "internal_httpapi.List-domain_APIKey": {
+            "type": "object",
+            "properties": {
+                "items": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/domain.APIKey"
+                    }
+                },
+                "next": {
+                    "type": "string"
                 }
             }
         },
@@ -3265,6 +4360,20 @@ const docTemplate = `{
                     "type": "array",
                     "items": {
                         "$ref": "#/definitions/domain.Timezone"
+                    }
+                },
+                "next": {
+                    "type": "string"
+                }
+            }
+        },
+        "internal_httpapi.List-domain_User": {
+            "type": "object",
+            "properties": {
+                "items": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/domain.User"
                     }
                 },
                 "next": {
@@ -3379,6 +4488,15 @@ const docTemplate = `{
                 }
             }
         },
+        "internal_httpapi.PasswordInput": {
+            "type": "object",
+            "properties": {
+                "password": {
+                    "type": "string",
+                    "example": "a long new pass phrase"
+                }
+            }
+        },
         "internal_httpapi.PhoneCodeInput": {
             "type": "object",
             "properties": {
@@ -3482,6 +4600,12 @@ const docTemplate = `{
         }
     },
     "securityDefinitions": {
+        "Bearer": {
+            "description": "Type Bearer, a space and the credential: a token from POST /auth/token, or an API key mk_live_… from POST /api/keys.",
+            "type": "apiKey",
+            "name": "Authorization",
+            "in": "header"
+        },
         "OAuth2Password": {
             "type": "oauth2",
             "flow": "password",
@@ -3497,7 +4621,7 @@ var SwaggerInfo = &swag.Spec{
 	BasePath:         "/",
 	Schemes:          []string{},
 	Title:            "Mailing service API",
-	Description:      "Operators keep a customer directory and create mailouts that target customers by tag and mobile operator code; the service delivers one message per matching customer to an external sending API and reports statistics.\nEvery /api route needs a bearer token from POST /auth/token (OAuth2 password grant). Errors have one shape: {\"error\": {\"code\", \"message\", \"fields\"}}. Lists are keyset-paginated: pass the \"next\" value of a page as ?after= to get the following one.\nMessages are read-only: they are delivery records written by the sender, and editing them would falsify the statistics.",
+	Description:      "Operators keep a customer directory and create mailouts that target customers by tag and mobile operator code; the service delivers one message per matching customer to an external sending API and reports statistics.\nEvery /api route needs Authorization: Bearer with a token from POST /auth/token (OAuth2 password grant) or an integrator's API key (mk_live_…, from POST /api/keys), and a role: viewer reads; operator also changes customers, mailouts, imports and reference data and cancels mailouts; admin also manages users and keys. Each operation's 403 says the role it needs. Errors have one shape: {\"error\": {\"code\", \"message\", \"fields\"}}. Lists are keyset-paginated: pass the \"next\" value of a page as ?after= to get the following one.\nMessages are read-only: they are delivery records written by the sender, and editing them would falsify the statistics.",
 	InfoInstanceName: "swagger",
 	SwaggerTemplate:  docTemplate,
 	LeftDelim:        "{{",

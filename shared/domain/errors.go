@@ -1,6 +1,7 @@
 // Package domain holds the mailing service's core types and rules: customers,
-// mailouts, messages, their statuses and validation, and the one error type
-// every layer speaks.
+// mailouts, messages, their statuses and validation; principals, roles,
+// users and API keys (identity.go); and the one error type every layer
+// speaks.
 package domain
 
 import (

@@ -29,6 +29,11 @@ const (
 	LatencyMS = "latency_ms"
 	// Phone holds a customer's phone number; the handler masks it.
 	Phone = "phone"
+	// Actor is who acted: a principal's actor id, "user:3" or "key:7".
+	Actor = "actor"
+	// UserID and KeyID are the local user or the API key a line is about.
+	UserID = "user_id"
+	KeyID  = "key_id"
 )
 
 // Option changes what New builds.

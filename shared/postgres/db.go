@@ -1,7 +1,8 @@
 // Package postgres is the PostgreSQL store: the connection, the embedded
 // migrations, and one store type per kind of data — Customers (with the
 // bulk import writer), Refs (reference data), Mailouts, Sending (starts,
-// fan-out, claims, outcomes and repairs), Stats, Outbox and Users. It
+// fan-out, claims, outcomes and repairs), Stats, Outbox, Users and Keys
+// (API keys). It
 // translates storage errors into domain errors, so callers never see GORM
 // or driver types; callers declare the few methods they use as interfaces
 // of their own.
@@ -10,12 +11,16 @@
 //
 //   - GORM is the entry point: Open opens it, with the pgx driver under
 //     database/sql, and its pool is the only pool. Directory, mailout,
-//     reference-data, outbox, user and statistics queries go through it,
-//     written as SQL with ? placeholders (GORM expands slices for IN ?).
+//     reference-data, outbox, user, API key and statistics queries go
+//     through it, written as SQL with ? placeholders (GORM expands slices
+//     for IN ?).
 //   - Hot set-based paths that need arrays bound as one parameter or COPY
 //     — claims, outcomes, the customer list, the import — borrow a native
 //     pgx connection from that same pool (withPgx) and use $n
 //     placeholders.
+//   - A Listener holds one connection of its own outside the pool, a
+//     native pgx connection that waits for notifications (LISTEN/NOTIFY)
+//     and is reconnected when lost.
 //   - A file uses one of the two, never both.
 //   - Transactions go through DB.tx. The one exception is the importer's
 //     batch, a pgx transaction on its reserved connection, because COPY
@@ -57,6 +62,7 @@ type DB struct {
 	gorm *gorm.DB
 	sql  *sql.DB
 	log  *slog.Logger
+	dsn  string // for connections outside the pool (Listener)
 }
 
 // Open connects to dsn and checks the connection.
@@ -84,7 +90,7 @@ func Open(ctx context.Context, dsn string, log *slog.Logger) (*DB, error) {
 		_ = sqlDB.Close()
 		return nil, fmt.Errorf("connect to database: %w", err)
 	}
-	return &DB{gorm: g, sql: sqlDB, log: log}, nil
+	return &DB{gorm: g, sql: sqlDB, log: log, dsn: dsn}, nil
 }
 
 // Close releases the connection pool.

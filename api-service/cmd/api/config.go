@@ -22,6 +22,7 @@ type appConfig struct {
 	DatabaseURL     string
 	JWTSecret       string
 	JWTTTL          time.Duration
+	AuthCacheTTL    time.Duration
 	AdminUsername   string
 	AdminPassword   string
 	DefaultTimezone string
@@ -43,6 +44,7 @@ func loadConfig(getenv func(string) string, serving bool) (appConfig, error) {
 		DatabaseURL:     e.String("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/mailing?sslmode=disable"),
 		JWTSecret:       getenv("JWT_SECRET"),
 		JWTTTL:          e.Duration("JWT_TTL", time.Hour),
+		AuthCacheTTL:    e.Duration("AUTH_CACHE_TTL", 30*time.Second),
 		AdminUsername:   getenv("ADMIN_USERNAME"),
 		AdminPassword:   getenv("ADMIN_PASSWORD"),
 		DefaultTimezone: e.String("DEFAULT_TIMEZONE", "Europe/Moscow"),
@@ -68,8 +70,10 @@ func loadConfig(getenv func(string) string, serving bool) (appConfig, error) {
 	if (c.AdminUsername == "") != (c.AdminPassword == "") {
 		e.Fail("ADMIN_USERNAME and ADMIN_PASSWORD must be set together")
 	}
-	if len(c.AdminPassword) > 72 {
-		e.Fail("ADMIN_PASSWORD must be at most 72 bytes")
+	if c.AdminPassword != "" {
+		if p := domain.ValidatePassword(c.AdminPassword); p != "" {
+			e.Fail("ADMIN_PASSWORD %s", p)
+		}
 	}
 	if err := e.Err(); err != nil {
 		return c, fmt.Errorf("configuration: %w", err)

@@ -4,11 +4,15 @@
 //	@title						Mailing service API
 //	@version					1.0
 //	@description				Operators keep a customer directory and create mailouts that target customers by tag and mobile operator code; the service delivers one message per matching customer to an external sending API and reports statistics.
-//	@description				Every /api route needs a bearer token from POST /auth/token (OAuth2 password grant). Errors have one shape: {"error": {"code", "message", "fields"}}. Lists are keyset-paginated: pass the "next" value of a page as ?after= to get the following one.
+//	@description				Every /api route needs Authorization: Bearer with a token from POST /auth/token (OAuth2 password grant) or an integrator's API key (mk_live_…, from POST /api/keys), and a role: viewer reads; operator also changes customers, mailouts, imports and reference data and cancels mailouts; admin also manages users and keys. Each operation's 403 says the role it needs. Errors have one shape: {"error": {"code", "message", "fields"}}. Lists are keyset-paginated: pass the "next" value of a page as ?after= to get the following one.
 //	@description				Messages are read-only: they are delivery records written by the sender, and editing them would falsify the statistics.
 //	@BasePath					/
 //	@securityDefinitions.oauth2.password	OAuth2Password
 //	@tokenUrl					/auth/token
+//	@securityDefinitions.apikey	Bearer
+//	@in							header
+//	@name						Authorization
+//	@description				Type Bearer, a space and the credential: a token from POST /auth/token, or an API key mk_live_… from POST /api/keys.
 package main
 
 import (

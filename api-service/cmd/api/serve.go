@@ -12,6 +12,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"mailing/api-service/internal/accounts"
 	"mailing/api-service/internal/auth"
 	"mailing/api-service/internal/httpapi"
 	"mailing/api-service/internal/relay"
@@ -29,10 +30,13 @@ func serve(ctx context.Context, cfg appConfig, log *slog.Logger) error {
 		return err
 	}
 	defer db.Close()
+	users, keys := postgres.NewUsers(db), postgres.NewKeys(db)
 	if cfg.AdminUsername != "" {
-		if err := ensureAdmin(ctx, db, cfg, log); err != nil {
-			return err
+		did, err := accounts.New(accounts.Config{Users: users, Keys: keys, Log: log}).EnsureAdmin(ctx, cfg.AdminUsername, cfg.AdminPassword)
+		if err != nil {
+			return fmt.Errorf("ensure the admin user %s: %w", cfg.AdminUsername, err)
 		}
+		log.Info("admin user ensured", "username", cfg.AdminUsername, "result", did)
 	}
 	// One registry per process, passed down: no global state.
 	reg := metrics.NewRegistry()
@@ -41,6 +45,22 @@ func serve(ctx context.Context, cfg appConfig, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	// The authenticator caches users and keys while its own connection
+	// listens for their changes; it outlives the HTTP server's shutdown,
+	// which still answers requests, and writes the keys' last uses when it
+	// stops.
+	changes := db.Listener(postgres.AccessChannel)
+	authn := auth.NewAuthenticator(auth.AuthenticatorConfig{
+		Tokens: tokens, Users: users, Keys: keys, TTL: cfg.AuthCacheTTL, Log: log,
+		Feed: auth.Feed{Listen: func(ctx context.Context, sub auth.Subscriber) { changes.Listen(ctx, sub) }, Sync: changes.Sync},
+	})
+	authCtx, stopAuth := context.WithCancel(context.WithoutCancel(ctx))
+	authDone := make(chan struct{})
+	go func() {
+		defer close(authDone)
+		authn.Run(authCtx)
+	}()
+	defer func() { stopAuth(); <-authDone }()
 	// The relay publishes what the API commits to the outbox. The publisher
 	// connects lazily, so the API serves (and accepts mailouts) while the
 	// broker is down; the events wait in the outbox until it returns.
@@ -61,7 +81,7 @@ func serve(ctx context.Context, cfg appConfig, log *slog.Logger) error {
 
 	gin.SetMode(gin.ReleaseMode)
 	handler := httpapi.New(httpapi.Config{
-		Stores: httpapi.PostgresStores(db), Log: log, Tokens: tokens, DefaultTimezone: cfg.DefaultTimezone,
+		Stores: httpapi.PostgresStores(db), Log: log, Tokens: tokens, Authenticator: authn, DefaultTimezone: cfg.DefaultTimezone,
 		Version: version, LoginLimiter: auth.NewLimiter(2*time.Second, 5),
 		Metrics: httpapi.NewMetrics(reg), MetricsHandler: metrics.Handler(reg, log),
 	})
@@ -94,18 +114,6 @@ func serve(ctx context.Context, cfg appConfig, log *slog.Logger) error {
 		return fmt.Errorf("serve: %w", err)
 	}
 	log.Info("stopped")
-	return nil
-}
-
-func ensureAdmin(ctx context.Context, db *postgres.DB, cfg appConfig, log *slog.Logger) error {
-	hash, err := auth.HashPassword(cfg.AdminPassword)
-	if err != nil {
-		return fmt.Errorf("ADMIN_PASSWORD: %w", err)
-	}
-	if err := postgres.NewUsers(db).Upsert(ctx, cfg.AdminUsername, hash); err != nil {
-		return fmt.Errorf("create admin user: %w", err)
-	}
-	log.Info("admin user ensured", "username", cfg.AdminUsername)
 	return nil
 }
 

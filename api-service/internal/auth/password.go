@@ -5,11 +5,13 @@ import (
 	"fmt"
 
 	"golang.org/x/crypto/bcrypt"
+
+	"mailing/shared/domain"
 )
 
 // bcrypt silently ignores bytes past 72; longer passwords are refused so
 // two different passwords can never share a hash.
-const maxPasswordLen = 72
+const maxPasswordLen = domain.MaxPasswordBytes
 
 // ErrPasswordTooLong is returned for passwords bcrypt cannot hash whole.
 var ErrPasswordTooLong = errors.New("password must be at most 72 bytes")

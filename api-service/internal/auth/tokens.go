@@ -1,5 +1,8 @@
-// Package auth issues and verifies access tokens, hashes passwords and
-// throttles login attempts.
+// Package auth proves who calls: it issues and verifies access tokens,
+// makes and checks API key secrets, hashes passwords, throttles login
+// attempts, and turns a bearer credential into a domain.Principal through
+// the Authenticator, which caches what it looked up for as long as a feed
+// of changes keeps the cache honest.
 package auth
 
 import (
@@ -33,15 +36,30 @@ func NewTokens(secret string, ttl time.Duration) (*Tokens, error) {
 // TTL is the lifetime of issued tokens.
 func (t *Tokens) TTL() time.Duration { return t.ttl }
 
-// Issue returns a signed token for subject.
-func (t *Tokens) Issue(subject string) (string, error) {
+// Claims are what a token says about its bearer.
+type Claims struct {
+	// Subject is the user's id.
+	Subject string
+	// Generation is the user's token generation when the token was issued;
+	// the token is good only while the user's generation is the same.
+	Generation int64
+}
+
+// tokenClaims are the JWT's claims: the registered ones and "gen".
+type tokenClaims struct {
+	jwt.RegisteredClaims
+	Generation int64 `json:"gen,omitempty"`
+}
+
+// Issue returns a signed token carrying c.
+func (t *Tokens) Issue(c Claims) (string, error) {
 	now := t.now()
-	claims := jwt.RegisteredClaims{
+	claims := tokenClaims{RegisteredClaims: jwt.RegisteredClaims{
 		Issuer:    issuer,
-		Subject:   subject,
+		Subject:   c.Subject,
 		IssuedAt:  jwt.NewNumericDate(now),
 		ExpiresAt: jwt.NewNumericDate(now.Add(t.ttl)),
-	}
+	}, Generation: c.Generation}
 	s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString(t.secret)
 	if err != nil {
 		return "", fmt.Errorf("sign token: %w", err)
@@ -53,9 +71,10 @@ func (t *Tokens) Issue(subject string) (string, error) {
 var ErrInvalidToken = errors.New("invalid or expired token")
 
 // Verify checks signature (HS256 only), expiry (required) and issuer, and
-// returns the subject.
-func (t *Tokens) Verify(token string) (string, error) {
-	claims := &jwt.RegisteredClaims{}
+// returns the claims. Whether the generation is still the user's is for
+// the caller to check.
+func (t *Tokens) Verify(token string) (Claims, error) {
+	claims := &tokenClaims{}
 	_, err := jwt.ParseWithClaims(token, claims, func(*jwt.Token) (any, error) { return t.secret, nil },
 		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
 		jwt.WithExpirationRequired(),
@@ -64,10 +83,10 @@ func (t *Tokens) Verify(token string) (string, error) {
 		jwt.WithLeeway(5*time.Second),
 	)
 	if err != nil {
-		return "", fmt.Errorf("%w: %v", ErrInvalidToken, err)
+		return Claims{}, fmt.Errorf("%w: %v", ErrInvalidToken, err)
 	}
 	if claims.Subject == "" {
-		return "", fmt.Errorf("%w: no subject", ErrInvalidToken)
+		return Claims{}, fmt.Errorf("%w: no subject", ErrInvalidToken)
 	}
-	return claims.Subject, nil
+	return Claims{Subject: claims.Subject, Generation: claims.Generation}, nil
 }

@@ -44,17 +44,17 @@ func TestNewTokensSecretLength(t *testing.T) {
 func TestIssueVerify(t *testing.T) {
 	now := time.Date(2026, 7, 1, 12, 0, 0, 0, time.UTC)
 	tok := newTestTokens(t, now)
-	s, err := tok.Issue("alice")
+	s, err := tok.Issue(Claims{Subject: "alice", Generation: 3})
 	if err != nil {
 		t.Fatal(err)
 	}
-	sub, err := tok.Verify(s)
-	if err != nil || sub != "alice" {
-		t.Fatalf("Verify = %q, %v", sub, err)
+	got, err := tok.Verify(s)
+	if err != nil || got.Subject != "alice" || got.Generation != 3 {
+		t.Fatalf("Verify = %+v, %v", got, err)
 	}
-	// The token carries the pinned algorithm, issuer and expiry.
+	// The token carries the pinned algorithm, issuer, expiry and generation.
 	header, claims := decodeParts(t, s)
-	if header["alg"] != "HS256" || claims["iss"] != issuer || claims["sub"] != "alice" {
+	if header["alg"] != "HS256" || claims["iss"] != issuer || claims["sub"] != "alice" || claims["gen"] != float64(3) {
 		t.Fatalf("header %v claims %v", header, claims)
 	}
 	if exp, _ := claims["exp"].(float64); int64(exp) != now.Add(time.Hour).Unix() {
@@ -121,9 +121,9 @@ func TestVerifyRejects(t *testing.T) {
 	}
 	for name, s := range cases {
 		t.Run(name, func(t *testing.T) {
-			sub, err := tok.Verify(s)
+			c, err := tok.Verify(s)
 			if err == nil {
-				t.Fatalf("accepted, subject %q", sub)
+				t.Fatalf("accepted, subject %q", c.Subject)
 			}
 			if !errors.Is(err, ErrInvalidToken) {
 				t.Fatalf("error %v does not wrap ErrInvalidToken", err)

@@ -18,6 +18,7 @@ import (
 
 	"mailing/api-service/internal/auth"
 	"mailing/api-service/internal/httpapi"
+	"mailing/shared/domain"
 	"mailing/shared/postgres"
 )
 
@@ -26,16 +27,18 @@ const (
 	loginPassword = "correct horse battery staple"
 )
 
-// withUser stores the login user.
-func withUser(t *testing.T, b *bundle) {
+// withUser stores the login user, a viewer.
+func withUser(t *testing.T, b *bundle) domain.User {
 	t.Helper()
 	hash, err := auth.HashPassword(loginPassword)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := postgres.NewUsers(b.db).Upsert(context.Background(), loginUser, hash); err != nil {
+	u, err := postgres.NewUsers(b.db).Create(context.Background(), domain.User{Username: loginUser, Role: domain.RoleViewer}, hash)
+	if err != nil {
 		t.Fatal(err)
 	}
+	return u
 }
 
 // postToken sends POST /auth/token and decodes the JSON answer.
@@ -59,7 +62,7 @@ func loginForm(user, password string) string {
 
 func TestTokenGrant(t *testing.T) {
 	b := setup(t)
-	withUser(t, b)
+	alice := withUser(t, b)
 	jsonBody, _ := json.Marshal(map[string]string{"username": loginUser, "password": loginPassword})
 	for _, tc := range []struct{ name, contentType, body string }{
 		{"form", "application/x-www-form-urlencoded", loginForm(loginUser, loginPassword)},
@@ -82,9 +85,10 @@ func TestTokenGrant(t *testing.T) {
 			if resp2.StatusCode != http.StatusOK {
 				t.Fatalf("issued token refused on /api: %d %s", resp2.StatusCode, raw)
 			}
-			sub, err := b.tokens.Verify(tok)
-			if err != nil || sub != loginUser {
-				t.Fatalf("token subject %q, %v", sub, err)
+			// The token names the user by id, at its generation.
+			claims, err := b.tokens.Verify(tok)
+			if err != nil || claims.Subject != itoa(alice.ID) || claims.Generation != alice.Generation {
+				t.Fatalf("token claims %+v, %v; want user %d at generation %d", claims, err, alice.ID, alice.Generation)
 			}
 		})
 	}
@@ -203,7 +207,7 @@ func TestAPIRequiresToken(t *testing.T) {
 	b := setup(t)
 	now := time.Now()
 	claims := func(exp time.Time) jwt.MapClaims {
-		return jwt.MapClaims{"iss": "mailing-service", "sub": "tester", "iat": now.Unix(), "exp": exp.Unix()}
+		return jwt.MapClaims{"iss": "mailing-service", "sub": itoa(b.admin.ID), "gen": b.admin.Generation, "iat": now.Unix(), "exp": exp.Unix()}
 	}
 	valid := claims(now.Add(time.Hour))
 	// The control: a token forged the way the service signs is accepted,

@@ -16,6 +16,7 @@ import (
 
 	"mailing/api-service/internal/auth"
 	"mailing/api-service/internal/httpapi"
+	"mailing/shared/domain"
 	"mailing/shared/postgres"
 	"mailing/shared/postgres/pgtest"
 	"mailing/shared/testkit"
@@ -23,17 +24,21 @@ import (
 
 const testSecret = "test-secret-0123456789-0123456789-abcdef"
 
-// bundle is one test's API on its own database, with a valid token.
+// bundle is one test's API on its own database, with the token of an
+// admin, the bootstrap admin of a real deployment.
 type bundle struct {
-	t      *testing.T
+	t      testing.TB
 	db     *postgres.DB
 	srv    *httptest.Server
+	api    *httpapi.Server
+	authn  *auth.Authenticator
 	tokens *auth.Tokens
+	admin  domain.User
 	token  string
 	logs   *testkit.Log
 }
 
-func setup(t *testing.T) *bundle {
+func setup(t testing.TB) *bundle {
 	t.Helper()
 	gin.SetMode(gin.TestMode)
 	db := pgtest.Open(t)
@@ -41,18 +46,53 @@ func setup(t *testing.T) *bundle {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &testkit.Log{}
-	h := httpapi.New(httpapi.Config{
-		Stores: httpapi.PostgresStores(db), Log: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		Tokens: tokens, DefaultTimezone: "Europe/Moscow", Version: "test",
-	})
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	tok, err := tokens.Issue("tester")
+	// The admin never logs in here: its token is issued directly, and an
+	// unusable password hash spares each test a bcrypt hashing.
+	admin, err := postgres.NewUsers(db).Create(context.Background(), domain.User{Username: "tester", Role: domain.RoleAdmin}, "!")
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &bundle{t: t, db: db, srv: srv, tokens: tokens, token: tok, logs: logs}
+	b := &bundle{t: t, db: db, tokens: tokens, admin: admin, logs: &testkit.Log{}}
+	b.api, b.authn = b.server()
+	b.srv = httptest.NewServer(b.api)
+	t.Cleanup(b.srv.Close)
+	b.token = b.tokenOf(admin)
+	return b
+}
+
+// server builds an API on the bundle's database the way the binary does:
+// its authenticator listens for changes to users and keys until the test
+// ends.
+func (b *bundle) server() (*httpapi.Server, *auth.Authenticator) {
+	b.t.Helper()
+	stores := httpapi.PostgresStores(b.db)
+	log := slog.New(slog.NewJSONHandler(b.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	changes := b.db.Listener(postgres.AccessChannel)
+	authn := auth.NewAuthenticator(auth.AuthenticatorConfig{
+		Tokens: b.tokens, Users: stores.Users, Keys: stores.Keys, Log: log, TouchEvery: 50 * time.Millisecond,
+		Feed: auth.Feed{Listen: func(ctx context.Context, sub auth.Subscriber) { changes.Listen(ctx, sub) }, Sync: changes.Sync},
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		authn.Run(ctx)
+	}()
+	b.t.Cleanup(func() { cancel(); <-done })
+	h := httpapi.New(httpapi.Config{
+		Stores: stores, Log: log, Tokens: b.tokens, Authenticator: authn, DefaultTimezone: "Europe/Moscow", Version: "test",
+	})
+	return h, authn
+}
+
+// tokenOf issues a token for u as POST /auth/token would.
+func (b *bundle) tokenOf(u domain.User) string {
+	b.t.Helper()
+	tok, err := b.tokens.Issue(auth.Claims{Subject: itoa(u.ID), Generation: u.Generation})
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	return tok
 }
 
 // do sends a request with the bundle's token; body may be nil, a string
@@ -73,6 +113,12 @@ func (b *bundle) do(method, path string, body any) (int, map[string]any) {
 // raw sends a request and returns the response and its body.
 func (b *bundle) raw(method, path string, body any, contentType, token string) (*http.Response, []byte) {
 	b.t.Helper()
+	return b.rawAt(b.srv.URL, method, path, body, contentType, token)
+}
+
+// rawAt is raw to the server at base.
+func (b *bundle) rawAt(base, method, path string, body any, contentType, token string) (*http.Response, []byte) {
+	b.t.Helper()
 	var r io.Reader
 	switch v := body.(type) {
 	case nil:
@@ -89,7 +135,7 @@ func (b *bundle) raw(method, path string, body any, contentType, token string) (
 		}
 		r = bytes.NewReader(buf)
 	}
-	req, err := http.NewRequestWithContext(context.Background(), method, b.srv.URL+path, r)
+	req, err := http.NewRequestWithContext(context.Background(), method, base+path, r)
 	if err != nil {
 		b.t.Fatal(err)
 	}
@@ -122,7 +168,7 @@ func (b *bundle) must(want int, method, path string, body any) map[string]any {
 }
 
 // wantError checks the one error shape and its code.
-func wantError(t *testing.T, out map[string]any, code string) map[string]any {
+func wantError(t testing.TB, out map[string]any, code string) map[string]any {
 	t.Helper()
 	e, ok := out["error"].(map[string]any)
 	if !ok {
@@ -139,7 +185,7 @@ func wantError(t *testing.T, out map[string]any, code string) map[string]any {
 }
 
 // items returns the items of a list answer.
-func items(t *testing.T, out map[string]any) []map[string]any {
+func items(t testing.TB, out map[string]any) []map[string]any {
 	t.Helper()
 	raw, ok := out["items"].([]any)
 	if !ok {
@@ -153,7 +199,7 @@ func items(t *testing.T, out map[string]any) []map[string]any {
 }
 
 // id reads the numeric id of an object answer.
-func id(t *testing.T, obj map[string]any) int64 {
+func id(t testing.TB, obj map[string]any) int64 {
 	t.Helper()
 	f, ok := obj["id"].(float64)
 	if !ok {

@@ -25,9 +25,11 @@ type TagRequest struct {
 //	@Success		201			{object}	domain.Customer
 //	@Failure		400			{object}	ErrorBody
 //	@Failure		401			{object}	ErrorBody
+//	@Failure		403			{object}	ErrorBody	"needs the operator role"
 //	@Failure		409			{object}	ErrorBody	"phone already exists"
 //	@Failure		413			{object}	ErrorBody
 //	@Security		OAuth2Password
+//	@Security		Bearer
 //	@Router			/api/customers [post]
 func (s *Server) createCustomer(c *gin.Context) {
 	var in domain.CustomerInput
@@ -58,7 +60,9 @@ func (s *Server) createCustomer(c *gin.Context) {
 //	@Success	200				{object}	List[domain.Customer]
 //	@Failure	400				{object}	ErrorBody
 //	@Failure	401				{object}	ErrorBody
+//	@Failure	403				{object}	ErrorBody	"needs the viewer role"
 //	@Security	OAuth2Password
+//	@Security	Bearer
 //	@Router		/api/customers [get]
 func (s *Server) listCustomers(c *gin.Context) {
 	f := domain.CustomerFilter{
@@ -81,7 +85,9 @@ func (s *Server) listCustomers(c *gin.Context) {
 //	@Success		200		{object}	List[domain.Customer]
 //	@Failure		400		{object}	ErrorBody
 //	@Failure		401		{object}	ErrorBody
+//	@Failure		403		{object}	ErrorBody	"needs the viewer role"
 //	@Security		OAuth2Password
+//	@Security		Bearer
 //	@Router			/api/search [post]
 func (s *Server) searchCustomers(c *gin.Context) {
 	var f domain.CustomerFilter
@@ -115,8 +121,10 @@ func (s *Server) respondCustomers(c *gin.Context, f domain.CustomerFilter) {
 //	@Success	200	{object}	domain.Customer
 //	@Failure	400	{object}	ErrorBody
 //	@Failure	401	{object}	ErrorBody
+//	@Failure	403	{object}	ErrorBody	"needs the viewer role"
 //	@Failure	404	{object}	ErrorBody
 //	@Security	OAuth2Password
+//	@Security	Bearer
 //	@Router		/api/customers/{id} [get]
 func (s *Server) getCustomer(c *gin.Context) {
 	id, err := pathID(c, "id")
@@ -145,9 +153,11 @@ func (s *Server) getCustomer(c *gin.Context) {
 //	@Success		200			{object}	domain.Customer
 //	@Failure		400			{object}	ErrorBody
 //	@Failure		401			{object}	ErrorBody
+//	@Failure		403			{object}	ErrorBody	"needs the operator role"
 //	@Failure		404			{object}	ErrorBody
 //	@Failure		409			{object}	ErrorBody
 //	@Security		OAuth2Password
+//	@Security		Bearer
 //	@Router			/api/customers/{id} [put]
 func (s *Server) replaceCustomer(c *gin.Context) { s.updateCustomer(c, true) }
 
@@ -163,9 +173,11 @@ func (s *Server) replaceCustomer(c *gin.Context) { s.updateCustomer(c, true) }
 //	@Success		200			{object}	domain.Customer
 //	@Failure		400			{object}	ErrorBody
 //	@Failure		401			{object}	ErrorBody
+//	@Failure		403			{object}	ErrorBody	"needs the operator role"
 //	@Failure		404			{object}	ErrorBody
 //	@Failure		409			{object}	ErrorBody
 //	@Security		OAuth2Password
+//	@Security		Bearer
 //	@Router			/api/customers/{id} [patch]
 func (s *Server) patchCustomer(c *gin.Context) { s.updateCustomer(c, false) }
 
@@ -198,8 +210,10 @@ func (s *Server) updateCustomer(c *gin.Context, replace bool) {
 //	@Success		204
 //	@Failure		400	{object}	ErrorBody
 //	@Failure		401	{object}	ErrorBody
+//	@Failure		403	{object}	ErrorBody	"needs the operator role"
 //	@Failure		404	{object}	ErrorBody
 //	@Security		OAuth2Password
+//	@Security		Bearer
 //	@Router			/api/customers/{id} [delete]
 func (s *Server) deleteCustomer(c *gin.Context) {
 	id, err := pathID(c, "id")
@@ -227,8 +241,10 @@ func (s *Server) deleteCustomer(c *gin.Context) {
 //	@Success		200	{object}	domain.Customer
 //	@Failure		400	{object}	ErrorBody
 //	@Failure		401	{object}	ErrorBody
+//	@Failure		403	{object}	ErrorBody	"needs the operator role"
 //	@Failure		404	{object}	ErrorBody
 //	@Security		OAuth2Password
+//	@Security		Bearer
 //	@Router			/api/customers/{id}/tags [post]
 func (s *Server) addCustomerTag(c *gin.Context) {
 	id, err := pathID(c, "id")
@@ -260,8 +276,10 @@ func (s *Server) addCustomerTag(c *gin.Context) {
 //	@Success	200		{object}	domain.Customer
 //	@Failure	400		{object}	ErrorBody
 //	@Failure	401		{object}	ErrorBody
+//	@Failure	403		{object}	ErrorBody	"needs the operator role"
 //	@Failure	404		{object}	ErrorBody	"no such customer, or the tag is not linked"
 //	@Security	OAuth2Password
+//	@Security	Bearer
 //	@Router		/api/customers/{id}/tags/{tag_id} [delete]
 func (s *Server) removeCustomerTag(c *gin.Context) {
 	id, err := pathID(c, "id")

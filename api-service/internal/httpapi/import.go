@@ -44,9 +44,11 @@ const defaultImportMaxBytes = 512 << 20
 //	@Success		200			{object}	importer.Result
 //	@Failure		400			{object}	ErrorBody	"empty upload, bad CSV header, bad on_conflict"
 //	@Failure		401			{object}	ErrorBody
+//	@Failure		403			{object}	ErrorBody	"needs the operator role"
 //	@Failure		413			{object}	ErrorBody	"body over the limit; the message says which lines were stored"
 //	@Failure		415			{object}	ErrorBody	"unsupported Content-Type"
 //	@Security		OAuth2Password
+//	@Security		Bearer
 //	@Router			/api/customers/import [post]
 func (s *Server) importCustomers(c *gin.Context) {
 	format, ok := importFormat(strings.ToLower(c.ContentType()))

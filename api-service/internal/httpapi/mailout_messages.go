@@ -22,8 +22,10 @@ import (
 //	@Success		200		{object}	List[domain.Message]
 //	@Failure		400		{object}	ErrorBody
 //	@Failure		401		{object}	ErrorBody
+//	@Failure		403		{object}	ErrorBody	"needs the viewer role"
 //	@Failure		404		{object}	ErrorBody
 //	@Security		OAuth2Password
+//	@Security		Bearer
 //	@Router			/api/mailouts/{id}/messages [get]
 func (s *Server) listMailoutMessages(c *gin.Context) {
 	id, err := pathID(c, "id")

@@ -138,8 +138,10 @@ func parseWindowField(p presentJSON, errs domain.FieldErrors) *domain.SendWindow
 //	@Success		201		{object}	domain.Mailout
 //	@Failure		400		{object}	ErrorBody
 //	@Failure		401		{object}	ErrorBody
+//	@Failure		403		{object}	ErrorBody	"needs the operator role"
 //	@Failure		413		{object}	ErrorBody
 //	@Security		OAuth2Password
+//	@Security		Bearer
 //	@Router			/api/mailouts [post]
 func (s *Server) createMailout(c *gin.Context) {
 	in, err := readMailout(c, true)
@@ -167,7 +169,9 @@ func (s *Server) createMailout(c *gin.Context) {
 //	@Success	200		{object}	List[domain.Mailout]
 //	@Failure	400		{object}	ErrorBody
 //	@Failure	401		{object}	ErrorBody
+//	@Failure	403		{object}	ErrorBody	"needs the viewer role"
 //	@Security	OAuth2Password
+//	@Security	Bearer
 //	@Router		/api/mailouts [get]
 func (s *Server) listMailouts(c *gin.Context) {
 	f, p, ok := filteredPage(c, mailoutFilter)
@@ -199,8 +203,10 @@ func mailoutFilter(c *gin.Context) (domain.MailoutFilter, error) {
 //	@Success		200	{object}	domain.Mailout
 //	@Failure		400	{object}	ErrorBody
 //	@Failure		401	{object}	ErrorBody
+//	@Failure		403	{object}	ErrorBody	"needs the viewer role"
 //	@Failure		404	{object}	ErrorBody
 //	@Security		OAuth2Password
+//	@Security		Bearer
 //	@Router			/api/mailouts/{id} [get]
 func (s *Server) getMailout(c *gin.Context) {
 	id, err := pathID(c, "id")
@@ -229,9 +235,11 @@ func (s *Server) getMailout(c *gin.Context) {
 //	@Success		200		{object}	domain.Mailout
 //	@Failure		400		{object}	ErrorBody
 //	@Failure		401		{object}	ErrorBody
+//	@Failure		403		{object}	ErrorBody	"needs the operator role"
 //	@Failure		404		{object}	ErrorBody
 //	@Failure		409		{object}	ErrorBody	"the mailout's status forbids this change"
 //	@Security		OAuth2Password
+//	@Security		Bearer
 //	@Router			/api/mailouts/{id} [put]
 func (s *Server) replaceMailout(c *gin.Context) { s.updateMailout(c, true) }
 
@@ -247,9 +255,11 @@ func (s *Server) replaceMailout(c *gin.Context) { s.updateMailout(c, true) }
 //	@Success		200		{object}	domain.Mailout
 //	@Failure		400		{object}	ErrorBody
 //	@Failure		401		{object}	ErrorBody
+//	@Failure		403		{object}	ErrorBody	"needs the operator role"
 //	@Failure		404		{object}	ErrorBody
 //	@Failure		409		{object}	ErrorBody	"the mailout's status forbids this change"
 //	@Security		OAuth2Password
+//	@Security		Bearer
 //	@Router			/api/mailouts/{id} [patch]
 func (s *Server) patchMailout(c *gin.Context) { s.updateMailout(c, false) }
 
@@ -282,9 +292,11 @@ func (s *Server) updateMailout(c *gin.Context, full bool) {
 //	@Success		204
 //	@Failure		400	{object}	ErrorBody
 //	@Failure		401	{object}	ErrorBody
+//	@Failure		403	{object}	ErrorBody	"needs the operator role"
 //	@Failure		404	{object}	ErrorBody
 //	@Failure		409	{object}	ErrorBody	"the mailout has messages: cancel it instead"
 //	@Security		OAuth2Password
+//	@Security		Bearer
 //	@Router			/api/mailouts/{id} [delete]
 func (s *Server) deleteMailout(c *gin.Context) {
 	id, err := pathID(c, "id")
@@ -310,9 +322,11 @@ func (s *Server) deleteMailout(c *gin.Context) {
 //	@Success		200	{object}	domain.Mailout
 //	@Failure		400	{object}	ErrorBody
 //	@Failure		401	{object}	ErrorBody
+//	@Failure		403	{object}	ErrorBody	"needs the operator role"
 //	@Failure		404	{object}	ErrorBody
 //	@Failure		409	{object}	ErrorBody	"already finished or cancelled"
 //	@Security		OAuth2Password
+//	@Security		Bearer
 //	@Router			/api/mailouts/{id}/cancel [post]
 func (s *Server) cancelMailout(c *gin.Context) {
 	id, err := pathID(c, "id")
@@ -341,9 +355,11 @@ func (s *Server) cancelMailout(c *gin.Context) {
 //	@Success		200	{object}	domain.Mailout
 //	@Failure		400	{object}	ErrorBody
 //	@Failure		401	{object}	ErrorBody
+//	@Failure		403	{object}	ErrorBody	"needs the operator role"
 //	@Failure		404	{object}	ErrorBody
 //	@Failure		409	{object}	ErrorBody	"the mailout is no longer scheduled"
 //	@Security		OAuth2Password
+//	@Security		Bearer
 //	@Router			/api/mailouts/{id}/tags [post]
 func (s *Server) addMailoutTag(c *gin.Context) {
 	id, err := pathID(c, "id")
@@ -376,9 +392,11 @@ func (s *Server) addMailoutTag(c *gin.Context) {
 //	@Success		200		{object}	domain.Mailout
 //	@Failure		400		{object}	ErrorBody
 //	@Failure		401		{object}	ErrorBody
+//	@Failure		403		{object}	ErrorBody	"needs the operator role"
 //	@Failure		404		{object}	ErrorBody	"no such mailout, or the tag is not linked"
 //	@Failure		409		{object}	ErrorBody	"the mailout is no longer scheduled"
 //	@Security		OAuth2Password
+//	@Security		Bearer
 //	@Router			/api/mailouts/{id}/tags/{tag_id} [delete]
 func (s *Server) removeMailoutTag(c *gin.Context) {
 	id, err := pathID(c, "id")
@@ -412,9 +430,11 @@ func (s *Server) removeMailoutTag(c *gin.Context) {
 //	@Success		200			{object}	domain.Mailout
 //	@Failure		400			{object}	ErrorBody
 //	@Failure		401			{object}	ErrorBody
+//	@Failure		403			{object}	ErrorBody	"needs the operator role"
 //	@Failure		404			{object}	ErrorBody
 //	@Failure		409			{object}	ErrorBody	"the mailout is no longer scheduled"
 //	@Security		OAuth2Password
+//	@Security		Bearer
 //	@Router			/api/mailouts/{id}/phone_codes [post]
 func (s *Server) addMailoutPhoneCode(c *gin.Context) {
 	id, err := pathID(c, "id")
@@ -451,9 +471,11 @@ func (s *Server) addMailoutPhoneCode(c *gin.Context) {
 //	@Success		200				{object}	domain.Mailout
 //	@Failure		400				{object}	ErrorBody
 //	@Failure		401				{object}	ErrorBody
+//	@Failure		403				{object}	ErrorBody	"needs the operator role"
 //	@Failure		404				{object}	ErrorBody	"no such mailout, or the code is not linked"
 //	@Failure		409				{object}	ErrorBody	"the mailout is no longer scheduled"
 //	@Security		OAuth2Password
+//	@Security		Bearer
 //	@Router			/api/mailouts/{id}/phone_codes/{phone_code_id} [delete]
 func (s *Server) removeMailoutPhoneCode(c *gin.Context) {
 	id, err := pathID(c, "id")

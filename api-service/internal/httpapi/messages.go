@@ -24,7 +24,9 @@ import (
 //	@Success		200			{object}	List[domain.Message]
 //	@Failure		400			{object}	ErrorBody
 //	@Failure		401			{object}	ErrorBody
+//	@Failure		403			{object}	ErrorBody	"needs the viewer role"
 //	@Security		OAuth2Password
+//	@Security		Bearer
 //	@Router			/api/messages [get]
 func (s *Server) listMessages(c *gin.Context) {
 	f, p, ok := filteredPage(c, messageFilter)
@@ -55,8 +57,10 @@ func (s *Server) listMessages(c *gin.Context) {
 //	@Success		200	{object}	domain.Message
 //	@Failure		400	{object}	ErrorBody
 //	@Failure		401	{object}	ErrorBody
+//	@Failure		403	{object}	ErrorBody	"needs the viewer role"
 //	@Failure		404	{object}	ErrorBody
 //	@Security		OAuth2Password
+//	@Security		Bearer
 //	@Router			/api/messages/{id} [get]
 func (s *Server) getMessage(c *gin.Context) {
 	id, err := pathID(c, "id")

@@ -28,7 +28,9 @@ type Health struct {
 //	@Produce	json
 //	@Success	200	{object}	Index
 //	@Failure	401	{object}	ErrorBody
+//	@Failure	403	{object}	ErrorBody	"needs the viewer role"
 //	@Security	OAuth2Password
+//	@Security	Bearer
 //	@Router		/api [get]
 func (s *Server) apiIndex(c *gin.Context) {
 	c.JSON(http.StatusOK, Index{Service: "mailing-service", Version: s.version, Links: map[string]string{

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -12,22 +13,22 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"mailing/api-service/internal/auth"
 	"mailing/shared/domain"
 	"mailing/shared/logging"
 	"mailing/shared/metrics"
 )
 
 const (
-	ctxLogger  = "logger"
-	ctxLogIDs  = "log_ids"
-	ctxSubject = "subject"
+	ctxLogger = "logger"
+	ctxLogIDs = "log_ids"
 )
 
 var requestIDRe = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,128}$`)
 
 // requestContext gives every request an id (the client's X-Request-ID when
 // it is sane), a logger carrying it, and one summary log line at the end
-// with the ids the handler touched.
+// with who acted and the ids the handler touched.
 func (s *Server) requestContext(c *gin.Context) {
 	start := time.Now()
 	s.metrics.http().Begin()
@@ -52,8 +53,8 @@ func (s *Server) requestContext(c *gin.Context) {
 		slog.Float64(logging.LatencyMS, float64(latency.Microseconds())/1000),
 		slog.String("client_ip", c.ClientIP()),
 	}
-	if sub := c.GetString(ctxSubject); sub != "" {
-		attrs = append(attrs, slog.String("user", sub))
+	if p, ok := domain.PrincipalFrom(c.Request.Context()); ok {
+		attrs = append(attrs, slog.String(logging.Actor, p.Actor()))
 	}
 	if ids, ok := c.Get(ctxLogIDs); ok {
 		attrs = append(attrs, ids.([]slog.Attr)...)
@@ -125,21 +126,46 @@ func (s *Server) recoverer(c *gin.Context) {
 	c.Next()
 }
 
-// requireToken admits requests with a valid bearer token.
-func (s *Server) requireToken(c *gin.Context) {
+// authorize admits a request to an /api route when its bearer credential
+// (a JWT or an API key) proves a principal whose role includes the least
+// role the route declares in apiRoutes: 401 without good credentials, 403
+// without the role, and 403 for everyone on a route missing from the
+// table. The principal goes into the request's context, and its actor id
+// into every line the request logs.
+func (s *Server) authorize(c *gin.Context) {
 	h := c.GetHeader("Authorization")
-	scheme, token, ok := strings.Cut(h, " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
+	scheme, credential, ok := strings.Cut(h, " ")
+	credential = strings.TrimSpace(credential)
+	if !ok || !strings.EqualFold(scheme, "Bearer") || credential == "" {
 		c.Header("WWW-Authenticate", `Bearer realm="mailing"`)
-		writeError(c, domain.Errorf(domain.CodeUnauthorized, "missing bearer token: send Authorization: Bearer <token> from POST /auth/token"))
+		writeError(c, domain.Errorf(domain.CodeUnauthorized, "missing bearer token: send Authorization: Bearer <token from POST /auth/token, or an API key>"))
 		return
 	}
-	sub, err := s.tokens.Verify(strings.TrimSpace(token))
-	if err != nil {
+	p, err := s.auth.Authenticate(c.Request.Context(), credential)
+	if errors.Is(err, auth.ErrUnauthenticated) {
+		logger(c).Debug("credentials refused", "reason", err.Error())
 		c.Header("WWW-Authenticate", `Bearer realm="mailing", error="invalid_token"`)
 		writeError(c, domain.Errorf(domain.CodeUnauthorized, "invalid or expired token"))
 		return
 	}
-	c.Set(ctxSubject, sub)
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	log := logger(c).With(logging.Actor, p.Actor())
+	c.Set(ctxLogger, log)
+	c.Request = c.Request.WithContext(logging.NewContext(domain.WithPrincipal(c.Request.Context(), p), log))
+
+	route := c.FullPath()
+	need, listed := s.roles[roleKey(c.Request.Method, route)]
+	if !listed {
+		log.Error("route missing from the role table: refused", "route", route)
+		writeError(c, domain.Errorf(domain.CodeForbidden, "%s %s is open to no role", c.Request.Method, route))
+		return
+	}
+	if !p.Role.Includes(need) {
+		writeError(c, domain.Errorf(domain.CodeForbidden, "%s %s needs the %s role; %s has the %s role", c.Request.Method, route, need, p.Actor(), p.Role))
+		return
+	}
 	c.Next()
 }

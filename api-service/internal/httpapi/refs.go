@@ -44,7 +44,9 @@ type TagInput struct {
 //	@Success		200		{object}	List[domain.PhoneCode]
 //	@Failure		400		{object}	ErrorBody
 //	@Failure		401		{object}	ErrorBody
+//	@Failure		403		{object}	ErrorBody	"needs the viewer role"
 //	@Security		OAuth2Password
+//	@Security		Bearer
 //	@Router			/api/phone_codes [get]
 func (s *Server) listPhoneCodes(c *gin.Context) {
 	p, prefix, err := refListParams(c)
@@ -71,8 +73,10 @@ func (s *Server) listPhoneCodes(c *gin.Context) {
 //	@Success		201			{object}	domain.PhoneCode
 //	@Failure		400			{object}	ErrorBody
 //	@Failure		401			{object}	ErrorBody
+//	@Failure		403			{object}	ErrorBody	"needs the operator role"
 //	@Failure		409			{object}	ErrorBody	"code already exists"
 //	@Security		OAuth2Password
+//	@Security		Bearer
 //	@Router			/api/phone_codes [post]
 func (s *Server) createPhoneCode(c *gin.Context) {
 	code, err := readPhoneCode(c)
@@ -99,8 +103,10 @@ func (s *Server) createPhoneCode(c *gin.Context) {
 //	@Success	200	{object}	domain.PhoneCode
 //	@Failure	400	{object}	ErrorBody
 //	@Failure	401	{object}	ErrorBody
+//	@Failure	403	{object}	ErrorBody	"needs the viewer role"
 //	@Failure	404	{object}	ErrorBody
 //	@Security	OAuth2Password
+//	@Security	Bearer
 //	@Router		/api/phone_codes/{id} [get]
 func (s *Server) getPhoneCode(c *gin.Context) {
 	id, err := pathID(c, "id")
@@ -129,9 +135,11 @@ func (s *Server) getPhoneCode(c *gin.Context) {
 //	@Success		200			{object}	domain.PhoneCode
 //	@Failure		400			{object}	ErrorBody
 //	@Failure		401			{object}	ErrorBody
+//	@Failure		403			{object}	ErrorBody	"needs the operator role"
 //	@Failure		404			{object}	ErrorBody
 //	@Failure		409			{object}	ErrorBody	"code already exists or is in use by customers"
 //	@Security		OAuth2Password
+//	@Security		Bearer
 //	@Router			/api/phone_codes/{id} [put]
 func (s *Server) updatePhoneCode(c *gin.Context) {
 	id, err := pathID(c, "id")
@@ -163,9 +171,11 @@ func (s *Server) updatePhoneCode(c *gin.Context) {
 //	@Success		204
 //	@Failure		400	{object}	ErrorBody
 //	@Failure		401	{object}	ErrorBody
+//	@Failure		403	{object}	ErrorBody	"needs the operator role"
 //	@Failure		404	{object}	ErrorBody
 //	@Failure		409	{object}	ErrorBody	"still in use"
 //	@Security		OAuth2Password
+//	@Security		Bearer
 //	@Router			/api/phone_codes/{id} [delete]
 func (s *Server) deletePhoneCode(c *gin.Context) {
 	id, err := pathID(c, "id")
@@ -223,7 +233,9 @@ func readPhoneCode(c *gin.Context) (string, error) {
 //	@Success		200		{object}	List[domain.Timezone]
 //	@Failure		400		{object}	ErrorBody
 //	@Failure		401		{object}	ErrorBody
+//	@Failure		403		{object}	ErrorBody	"needs the viewer role"
 //	@Security		OAuth2Password
+//	@Security		Bearer
 //	@Router			/api/timezones [get]
 func (s *Server) listTimezones(c *gin.Context) {
 	p, prefix, err := refListParams(c)
@@ -250,8 +262,10 @@ func (s *Server) listTimezones(c *gin.Context) {
 //	@Success		201			{object}	domain.Timezone
 //	@Failure		400			{object}	ErrorBody
 //	@Failure		401			{object}	ErrorBody
+//	@Failure		403			{object}	ErrorBody	"needs the operator role"
 //	@Failure		409			{object}	ErrorBody	"zone already exists"
 //	@Security		OAuth2Password
+//	@Security		Bearer
 //	@Router			/api/timezones [post]
 func (s *Server) createTimezone(c *gin.Context) {
 	name, err := readTimezone(c)
@@ -278,8 +292,10 @@ func (s *Server) createTimezone(c *gin.Context) {
 //	@Success	200	{object}	domain.Timezone
 //	@Failure	400	{object}	ErrorBody
 //	@Failure	401	{object}	ErrorBody
+//	@Failure	403	{object}	ErrorBody	"needs the viewer role"
 //	@Failure	404	{object}	ErrorBody
 //	@Security	OAuth2Password
+//	@Security	Bearer
 //	@Router		/api/timezones/{id} [get]
 func (s *Server) getTimezone(c *gin.Context) {
 	id, err := pathID(c, "id")
@@ -308,9 +324,11 @@ func (s *Server) getTimezone(c *gin.Context) {
 //	@Success		200			{object}	domain.Timezone
 //	@Failure		400			{object}	ErrorBody
 //	@Failure		401			{object}	ErrorBody
+//	@Failure		403			{object}	ErrorBody	"needs the operator role"
 //	@Failure		404			{object}	ErrorBody
 //	@Failure		409			{object}	ErrorBody	"zone already exists or is in use by customers"
 //	@Security		OAuth2Password
+//	@Security		Bearer
 //	@Router			/api/timezones/{id} [put]
 func (s *Server) updateTimezone(c *gin.Context) {
 	id, err := pathID(c, "id")
@@ -342,9 +360,11 @@ func (s *Server) updateTimezone(c *gin.Context) {
 //	@Success		204
 //	@Failure		400	{object}	ErrorBody
 //	@Failure		401	{object}	ErrorBody
+//	@Failure		403	{object}	ErrorBody	"needs the operator role"
 //	@Failure		404	{object}	ErrorBody
 //	@Failure		409	{object}	ErrorBody	"still in use"
 //	@Security		OAuth2Password
+//	@Security		Bearer
 //	@Router			/api/timezones/{id} [delete]
 func (s *Server) deleteTimezone(c *gin.Context) {
 	id, err := pathID(c, "id")
@@ -388,7 +408,9 @@ func readTimezone(c *gin.Context) (string, error) {
 //	@Success		200		{object}	List[domain.Tag]
 //	@Failure		400		{object}	ErrorBody
 //	@Failure		401		{object}	ErrorBody
+//	@Failure		403		{object}	ErrorBody	"needs the viewer role"
 //	@Security		OAuth2Password
+//	@Security		Bearer
 //	@Router			/api/tags [get]
 func (s *Server) listTags(c *gin.Context) {
 	p, prefix, err := refListParams(c)
@@ -416,9 +438,11 @@ func (s *Server) listTags(c *gin.Context) {
 //	@Success		200	{object}	domain.Tag
 //	@Failure		400	{object}	ErrorBody
 //	@Failure		401	{object}	ErrorBody
+//	@Failure		403	{object}	ErrorBody	"needs the operator role"
 //	@Failure		404	{object}	ErrorBody
 //	@Failure		409	{object}	ErrorBody	"name already exists"
 //	@Security		OAuth2Password
+//	@Security		Bearer
 //	@Router			/api/tags/{id} [put]
 func (s *Server) updateTag(c *gin.Context) {
 	id, err := pathID(c, "id")
@@ -455,9 +479,11 @@ func (s *Server) updateTag(c *gin.Context) {
 //	@Success		204
 //	@Failure		400	{object}	ErrorBody
 //	@Failure		401	{object}	ErrorBody
+//	@Failure		403	{object}	ErrorBody	"needs the operator role"
 //	@Failure		404	{object}	ErrorBody
 //	@Failure		409	{object}	ErrorBody	"still in use"
 //	@Security		OAuth2Password
+//	@Security		Bearer
 //	@Router			/api/tags/{id} [delete]
 func (s *Server) deleteTag(c *gin.Context) {
 	id, err := pathID(c, "id")

@@ -33,51 +33,103 @@ func (s *Server) routes() {
 	}
 	r.POST("/auth/token", s.token)
 
-	api := r.Group("/api", s.requireToken)
-	api.GET("", s.apiIndex)
+	api := r.Group("/api", s.authorize)
+	s.roles = map[string]domain.Role{}
+	for _, rt := range s.apiRoutes() {
+		api.Handle(rt.method, rt.path, rt.handler)
+		s.roles[roleKey(rt.method, "/api"+rt.path)] = rt.role
+	}
+}
 
-	api.POST("/customers", s.createCustomer)
-	api.GET("/customers", s.listCustomers)
-	api.POST("/customers/import", s.importCustomers)
-	api.GET("/customers/:id", s.getCustomer)
-	api.PUT("/customers/:id", s.replaceCustomer)
-	api.PATCH("/customers/:id", s.patchCustomer)
-	api.DELETE("/customers/:id", s.deleteCustomer)
-	api.POST("/customers/:id/tags", s.addCustomerTag)
-	api.DELETE("/customers/:id/tags/:tag_id", s.removeCustomerTag)
-	api.POST("/search", s.searchCustomers)
+// apiRoute is one /api route and the least role that may call it.
+type apiRoute struct {
+	method, path string
+	role         domain.Role
+	handler      gin.HandlerFunc
+}
 
-	api.POST("/mailouts", s.createMailout)
-	api.GET("/mailouts", s.listMailouts)
-	api.GET("/mailouts/:id", s.getMailout)
-	api.PUT("/mailouts/:id", s.replaceMailout)
-	api.PATCH("/mailouts/:id", s.patchMailout)
-	api.DELETE("/mailouts/:id", s.deleteMailout)
-	api.POST("/mailouts/:id/cancel", s.cancelMailout)
-	api.POST("/mailouts/:id/tags", s.addMailoutTag)
-	api.DELETE("/mailouts/:id/tags/:tag_id", s.removeMailoutTag)
-	api.POST("/mailouts/:id/phone_codes", s.addMailoutPhoneCode)
-	api.DELETE("/mailouts/:id/phone_codes/:phone_code_id", s.removeMailoutPhoneCode)
-	api.GET("/mailouts/:id/stats", s.mailoutStats)
-	api.GET("/mailouts/:id/messages", s.listMailoutMessages)
+// apiRoutes is every /api route with the least role it needs: reads are
+// for viewers; changes to customers, mailouts and reference data, imports
+// and cancelling are for operators; users and keys are for admins. This
+// table is the one place roles are enforced (authorize reads it), and an
+// /api route missing from it is refused to everyone.
+func (s *Server) apiRoutes() []apiRoute {
+	const viewer, operator, admin = domain.RoleViewer, domain.RoleOperator, domain.RoleAdmin
+	return []apiRoute{
+		{"GET", "", viewer, s.apiIndex},
 
-	api.GET("/messages", s.listMessages)
-	api.GET("/messages/stats", s.messageStats)
-	api.GET("/messages/:id", s.getMessage)
+		{"POST", "/customers", operator, s.createCustomer},
+		{"GET", "/customers", viewer, s.listCustomers},
+		{"POST", "/customers/import", operator, s.importCustomers},
+		{"GET", "/customers/:id", viewer, s.getCustomer},
+		{"PUT", "/customers/:id", operator, s.replaceCustomer},
+		{"PATCH", "/customers/:id", operator, s.patchCustomer},
+		{"DELETE", "/customers/:id", operator, s.deleteCustomer},
+		{"POST", "/customers/:id/tags", operator, s.addCustomerTag},
+		{"DELETE", "/customers/:id/tags/:tag_id", operator, s.removeCustomerTag},
+		{"POST", "/search", viewer, s.searchCustomers}, // a read with a body
 
-	api.GET("/phone_codes", s.listPhoneCodes)
-	api.POST("/phone_codes", s.createPhoneCode)
-	api.GET("/phone_codes/:id", s.getPhoneCode)
-	api.PUT("/phone_codes/:id", s.updatePhoneCode)
-	api.DELETE("/phone_codes/:id", s.deletePhoneCode)
-	api.GET("/timezones", s.listTimezones)
-	api.POST("/timezones", s.createTimezone)
-	api.GET("/timezones/:id", s.getTimezone)
-	api.PUT("/timezones/:id", s.updateTimezone)
-	api.DELETE("/timezones/:id", s.deleteTimezone)
-	api.GET("/tags", s.listTags)
-	api.PUT("/tags/:id", s.updateTag)
-	api.DELETE("/tags/:id", s.deleteTag)
+		{"POST", "/mailouts", operator, s.createMailout},
+		{"GET", "/mailouts", viewer, s.listMailouts},
+		{"GET", "/mailouts/:id", viewer, s.getMailout},
+		{"PUT", "/mailouts/:id", operator, s.replaceMailout},
+		{"PATCH", "/mailouts/:id", operator, s.patchMailout},
+		{"DELETE", "/mailouts/:id", operator, s.deleteMailout},
+		{"POST", "/mailouts/:id/cancel", operator, s.cancelMailout},
+		{"POST", "/mailouts/:id/tags", operator, s.addMailoutTag},
+		{"DELETE", "/mailouts/:id/tags/:tag_id", operator, s.removeMailoutTag},
+		{"POST", "/mailouts/:id/phone_codes", operator, s.addMailoutPhoneCode},
+		{"DELETE", "/mailouts/:id/phone_codes/:phone_code_id", operator, s.removeMailoutPhoneCode},
+		{"GET", "/mailouts/:id/stats", viewer, s.mailoutStats},
+		{"GET", "/mailouts/:id/messages", viewer, s.listMailoutMessages},
+
+		{"GET", "/messages", viewer, s.listMessages},
+		{"GET", "/messages/stats", viewer, s.messageStats},
+		{"GET", "/messages/:id", viewer, s.getMessage},
+
+		{"GET", "/phone_codes", viewer, s.listPhoneCodes},
+		{"POST", "/phone_codes", operator, s.createPhoneCode},
+		{"GET", "/phone_codes/:id", viewer, s.getPhoneCode},
+		{"PUT", "/phone_codes/:id", operator, s.updatePhoneCode},
+		{"DELETE", "/phone_codes/:id", operator, s.deletePhoneCode},
+		{"GET", "/timezones", viewer, s.listTimezones},
+		{"POST", "/timezones", operator, s.createTimezone},
+		{"GET", "/timezones/:id", viewer, s.getTimezone},
+		{"PUT", "/timezones/:id", operator, s.updateTimezone},
+		{"DELETE", "/timezones/:id", operator, s.deleteTimezone},
+		{"GET", "/tags", viewer, s.listTags},
+		{"PUT", "/tags/:id", operator, s.updateTag},
+		{"DELETE", "/tags/:id", operator, s.deleteTag},
+
+		{"POST", "/users", admin, s.createUser},
+		{"GET", "/users", admin, s.listUsers},
+		{"GET", "/users/:id", admin, s.getUser},
+		{"PATCH", "/users/:id", admin, s.patchUser},
+		{"POST", "/users/:id/password", admin, s.resetPassword},
+		{"POST", "/keys", admin, s.createKey},
+		{"GET", "/keys", admin, s.listKeys},
+		{"DELETE", "/keys/:id", admin, s.revokeKey},
+	}
+}
+
+func roleKey(method, route string) string { return method + " " + route }
+
+// RouteRole is a route the server answers and the least role it needs;
+// Role is empty for a route that needs no credentials, or one missing
+// from the role table.
+type RouteRole struct {
+	Method, Path string
+	Role         domain.Role
+}
+
+// Routes lists every route the server answers with its role, for checks
+// that no /api route is left without one.
+func (s *Server) Routes() []RouteRole {
+	var out []RouteRole
+	for _, r := range s.engine.Routes() {
+		out = append(out, RouteRole{Method: r.Method, Path: r.Path, Role: s.roles[roleKey(r.Method, r.Path)]})
+	}
+	return out
 }
 
 func (s *Server) docs() gin.HandlerFunc {

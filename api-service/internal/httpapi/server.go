@@ -10,6 +10,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"mailing/api-service/internal/accounts"
 	"mailing/api-service/internal/auth"
 	"mailing/api-service/internal/importer"
 	"mailing/shared/customers"
@@ -20,9 +21,12 @@ import (
 
 // Config holds the server's dependencies, built once by the binary.
 type Config struct {
-	Stores          Stores
-	Log             *slog.Logger
-	Tokens          *auth.Tokens
+	Stores Stores
+	Log    *slog.Logger
+	Tokens *auth.Tokens
+	// Authenticator proves who calls /api; nil builds one over Stores
+	// without a feed of changes, which caches nothing.
+	Authenticator   *auth.Authenticator
 	LoginLimiter    *auth.Limiter
 	DefaultTimezone string
 	Version         string
@@ -41,7 +45,8 @@ type Server struct {
 	customers *customers.Service
 	refs      RefStore
 	stats     StatsStore
-	users     UserStore
+	accounts  *accounts.Service
+	auth      *auth.Authenticator
 	health    Pinger
 	mailouts  *mailouts.Service
 	log       *slog.Logger
@@ -53,6 +58,9 @@ type Server struct {
 	metrics   *Metrics
 	scrape    http.Handler
 	imports   *importer.Importer
+	// roles is the least role of each /api route ("GET /api/users/:id"),
+	// from apiRoutes.
+	roles map[string]domain.Role
 
 	importMaxBytes int64
 }
@@ -61,7 +69,7 @@ type Server struct {
 func New(cfg Config) *Server {
 	s := &Server{
 		refs: cfg.Stores.Refs, stats: cfg.Stores.Stats,
-		users: cfg.Stores.Users, health: cfg.Stores.Health,
+		health: cfg.Stores.Health, auth: cfg.Authenticator,
 		log: cfg.Log, tokens: cfg.Tokens, limiter: cfg.LoginLimiter,
 		version: cfg.Version, now: cfg.Now,
 		metrics: cfg.Metrics, scrape: cfg.MetricsHandler,
@@ -81,6 +89,11 @@ func New(cfg Config) *Server {
 		s.importMaxBytes = defaultImportMaxBytes
 	}
 	s.imports = importer.New(importer.Config{Store: importStore{cfg.Stores.Customers}, DefaultTimezone: cfg.DefaultTimezone, Log: cfg.Log})
+	if s.auth == nil {
+		s.auth = auth.NewAuthenticator(auth.AuthenticatorConfig{Tokens: cfg.Tokens, Users: cfg.Stores.Users, Keys: cfg.Stores.Keys, Log: cfg.Log})
+	}
+	// Credentials live on the wall clock, whatever clock mailouts keep.
+	s.accounts = accounts.New(accounts.Config{Users: cfg.Stores.Users, Keys: cfg.Stores.Keys, Sync: s.auth, Log: cfg.Log})
 	if s.limiter == nil {
 		s.limiter = auth.NewLimiter(time.Second, 10)
 	}

@@ -35,7 +35,9 @@ type MessageStats struct {
 //	@Success		200				{object}	MessageStats
 //	@Failure		400				{object}	ErrorBody
 //	@Failure		401				{object}	ErrorBody
+//	@Failure		403				{object}	ErrorBody	"needs the viewer role"
 //	@Security		OAuth2Password
+//	@Security		Bearer
 //	@Router			/api/messages/stats [get]
 func (s *Server) messageStats(c *gin.Context) {
 	f, p, ok := filteredPage(c, statsFilter)
@@ -61,8 +63,10 @@ func (s *Server) messageStats(c *gin.Context) {
 //	@Success		200	{object}	domain.MailoutStats
 //	@Failure		400	{object}	ErrorBody
 //	@Failure		401	{object}	ErrorBody
+//	@Failure		403	{object}	ErrorBody	"needs the viewer role"
 //	@Failure		404	{object}	ErrorBody
 //	@Security		OAuth2Password
+//	@Security		Bearer
 //	@Router			/api/mailouts/{id}/stats [get]
 func (s *Server) mailoutStats(c *gin.Context) {
 	id, err := pathID(c, "id")

@@ -4,6 +4,8 @@ import (
 	"context"
 	"time"
 
+	"mailing/api-service/internal/accounts"
+	"mailing/api-service/internal/auth"
 	"mailing/shared/domain"
 	"mailing/shared/mailouts"
 	"mailing/shared/postgres"
@@ -49,9 +51,17 @@ type StatsStore interface {
 	MailoutStats(ctx context.Context, id int64, now time.Time) (domain.MailoutStats, error)
 }
 
-// UserStore is what sign-in needs of the local accounts.
+// UserStore is what sign-in, authentication and user management need of
+// the local users.
 type UserStore interface {
-	PasswordHash(ctx context.Context, username string) (string, error)
+	accounts.UserStore
+}
+
+// KeyStore is what authentication and key management need of the API
+// keys.
+type KeyStore interface {
+	accounts.KeyStore
+	auth.KeySource
 }
 
 // Pinger checks that the database answers, for /readyz.
@@ -66,6 +76,7 @@ type Stores struct {
 	Mailouts  mailouts.Store
 	Stats     StatsStore
 	Users     UserStore
+	Keys      KeyStore
 	Health    Pinger
 }
 
@@ -73,6 +84,6 @@ type Stores struct {
 func PostgresStores(db *postgres.DB) Stores {
 	return Stores{
 		Customers: postgres.NewCustomers(db), Refs: postgres.NewRefs(db), Mailouts: postgres.NewMailouts(db),
-		Stats: postgres.NewStats(db), Users: postgres.NewUsers(db), Health: db,
+		Stats: postgres.NewStats(db), Users: postgres.NewUsers(db), Keys: postgres.NewKeys(db), Health: db,
 	}
 }

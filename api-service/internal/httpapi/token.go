@@ -12,7 +12,9 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"mailing/api-service/internal/accounts"
 	"mailing/api-service/internal/auth"
+	"mailing/shared/logging"
 )
 
 // TokenResponse is an OAuth2 access token response (RFC 6749 §5.1).
@@ -37,7 +39,7 @@ type tokenRequest struct {
 // token godoc
 //
 //	@Summary		Log in (OAuth2 password grant)
-//	@Description	Exchanges a username and password for a bearer token. Form fields (application/x-www-form-urlencoded) or a JSON object with the same names. grant_type may be omitted; when given it must be "password". Attempts are rate-limited per client address and username.
+//	@Description	Exchanges a username and password for a bearer token. Form fields (application/x-www-form-urlencoded) or a JSON object with the same names. grant_type may be omitted; when given it must be "password". The token names the user by id; it is refused as soon as the user is disabled, given another role or a new password, and the user's role decides what it may do. An unknown user, a wrong password and a disabled user get the same answer. Attempts are rate-limited per client address and username.
 //	@Tags			auth
 //	@Accept			x-www-form-urlencoded,json
 //	@Produce		json
@@ -70,22 +72,24 @@ func (s *Server) token(c *gin.Context) {
 		c.JSON(http.StatusTooManyRequests, OAuthError{Error: "slow_down", ErrorDescription: "too many login attempts; retry later"})
 		return
 	}
-	hash, err := s.users.PasswordHash(c.Request.Context(), req.Username)
-	if err != nil {
-		writeError(c, err)
-		return
-	}
-	if !auth.CheckPasswordOrDummy(hash, req.Password) {
+	u, err := s.accounts.SignIn(c.Request.Context(), req.Username, req.Password)
+	if errors.Is(err, accounts.ErrSignIn) {
+		// One answer for an unknown user, a wrong password and a disabled
+		// user: nothing tells which usernames exist.
 		logger(c).Warn("login failed", "username", req.Username)
 		c.JSON(http.StatusBadRequest, OAuthError{Error: "invalid_grant", ErrorDescription: "wrong username or password"})
 		return
 	}
-	tok, err := s.tokens.Issue(req.Username)
 	if err != nil {
 		writeError(c, err)
 		return
 	}
-	c.Set(ctxSubject, req.Username)
+	tok, err := s.tokens.Issue(auth.Claims{Subject: strconv.FormatInt(u.ID, 10), Generation: u.Generation})
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	logID(c, logging.UserID, u.ID)
 	c.JSON(http.StatusOK, TokenResponse{AccessToken: tok, TokenType: "bearer", ExpiresIn: int64(s.tokens.TTL().Seconds())})
 }
 
