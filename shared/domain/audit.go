@@ -44,8 +44,8 @@ type AuditEvent struct {
 	At         time.Time       `json:"at"`
 	Actor      string          `json:"actor" example:"user:3"` // "" for the system
 	ActorName  string          `json:"actor_name" example:"Maria Petrova"`
-	ActorRole  Role            `json:"actor_role" example:"operator"`
-	Via        AuthMethod      `json:"via" example:"jwt"`
+	ActorRole  Role            `json:"actor_role" swaggertype:"string" example:"operator"`
+	Via        AuthMethod      `json:"via" swaggertype:"string" example:"jwt"`
 	Action     string          `json:"action" example:"mailout.cancelled"`
 	ObjectType string          `json:"object_type" example:"mailout"`
 	ObjectID   string          `json:"object_id" example:"7"`

@@ -75,6 +75,8 @@ func (s *Server) routes() {
 	api.GET("/timezones/:id", s.getTimezone)
 	api.PUT("/timezones/:id", s.updateTimezone)
 	api.DELETE("/timezones/:id", s.deleteTimezone)
+	api.GET("/audit", s.listAudit)
+
 	api.GET("/tags", s.listTags)
 	api.PUT("/tags/:id", s.updateTag)
 	api.DELETE("/tags/:id", s.deleteTag)

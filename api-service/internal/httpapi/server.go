@@ -43,6 +43,7 @@ type Server struct {
 	stats     StatsStore
 	users     UserStore
 	health    Pinger
+	audit     AuditStore
 	mailouts  *mailouts.Service
 	log       *slog.Logger
 	tokens    *auth.Tokens
@@ -61,7 +62,7 @@ type Server struct {
 func New(cfg Config) *Server {
 	s := &Server{
 		refs: cfg.Stores.Refs, stats: cfg.Stores.Stats,
-		users: cfg.Stores.Users, health: cfg.Stores.Health,
+		users: cfg.Stores.Users, health: cfg.Stores.Health, audit: cfg.Stores.Audit,
 		log: cfg.Log, tokens: cfg.Tokens, limiter: cfg.LoginLimiter,
 		version: cfg.Version, now: cfg.Now,
 		metrics: cfg.Metrics, scrape: cfg.MetricsHandler,

@@ -54,6 +54,11 @@ type UserStore interface {
 	PasswordHash(ctx context.Context, username string) (string, error)
 }
 
+// AuditStore reads the audit trail.
+type AuditStore interface {
+	List(ctx context.Context, f domain.AuditFilter, p domain.Page) ([]domain.AuditEvent, error)
+}
+
 // Pinger checks that the database answers, for /readyz.
 type Pinger interface {
 	Ping(ctx context.Context) error
@@ -66,6 +71,7 @@ type Stores struct {
 	Mailouts  mailouts.Store
 	Stats     StatsStore
 	Users     UserStore
+	Audit     AuditStore
 	Health    Pinger
 }
 
@@ -73,6 +79,6 @@ type Stores struct {
 func PostgresStores(db *postgres.DB) Stores {
 	return Stores{
 		Customers: postgres.NewCustomers(db), Refs: postgres.NewRefs(db), Mailouts: postgres.NewMailouts(db),
-		Stats: postgres.NewStats(db), Users: postgres.NewUsers(db), Health: db,
+		Stats: postgres.NewStats(db), Users: postgres.NewUsers(db), Audit: postgres.NewAudit(db), Health: db,
 	}
 }
