@@ -54,6 +54,103 @@ const docTemplate = `{
                 }
             }
         },
+        "/api/audit": {
+            "get": {
+                "security": [
+                    {
+                        "OAuth2Password": []
+                    },
+                    {
+                        "Bearer": []
+                    }
+                ],
+                "description": "Every change made through the API, recorded in the change's own transaction: who (actor \"user:3\" or \"key:7\", with the name and role they had), what (action, object type and id, and a compact diff of the changed fields as {\"field\": {\"from\": ..., \"to\": ...}}), when, and through which request (request id, client address). Administrators only.",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "audit"
+                ],
+                "summary": "List the audit trail",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "only this actor's changes, e.g. user:3 or key:7",
+                        "name": "actor",
+                        "in": "query"
+                    },
+                    {
+                        "type": "string",
+                        "description": "only changes to this type of object: customer, mailout, import, phone_code, timezone, tag, ...",
+                        "name": "object_type",
+                        "in": "query"
+                    },
+                    {
+                        "type": "string",
+                        "description": "only changes to this object (with object_type)",
+                        "name": "object_id",
+                        "in": "query"
+                    },
+                    {
+                        "type": "string",
+                        "description": "only this action, e.g. mailout.cancelled",
+                        "name": "action",
+                        "in": "query"
+                    },
+                    {
+                        "type": "string",
+                        "description": "changes at or after this time (RFC 3339)",
+                        "name": "from",
+                        "in": "query"
+                    },
+                    {
+                        "type": "string",
+                        "description": "changes before this time (RFC 3339)",
+                        "name": "to",
+                        "in": "query"
+                    },
+                    {
+                        "type": "integer",
+                        "default": 50,
+                        "description": "page size, 1–1000",
+                        "name": "limit",
+                        "in": "query"
+                    },
+                    {
+                        "type": "string",
+                        "description": "cursor: the next value of the previous page",
+                        "name": "after",
+                        "in": "query"
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.List-domain_AuditEvent"
+                        }
+                    },
+                    "400": {
+                        "description": "Bad Request",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
+                    "403": {
+                        "description": "needs the admin role",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    }
+                }
+            }
+        },
         "/api/customers": {
             "get": {
                 "security": [
@@ -3503,6 +3600,58 @@ const docTemplate = `{
                 }
             }
         },
+        "domain.AuditEvent": {
+            "type": "object",
+            "properties": {
+                "action": {
+                    "type": "string",
+                    "example": "mailout.cancelled"
+                },
+                "actor": {
+                    "description": "\"\" for the system",
+                    "type": "string",
+                    "example": "user:3"
+                },
+                "actor_name": {
+                    "type": "string",
+                    "example": "Maria Petrova"
+                },
+                "actor_role": {
+                    "type": "string",
+                    "example": "operator"
+                },
+                "at": {
+                    "type": "string"
+                },
+                "client_ip": {
+                    "type": "string",
+                    "example": "203.0.113.9"
+                },
+                "diff": {
+                    "type": "object"
+                },
+                "id": {
+                    "type": "integer",
+                    "example": 120
+                },
+                "object_id": {
+                    "type": "string",
+                    "example": "7"
+                },
+                "object_type": {
+                    "type": "string",
+                    "example": "mailout"
+                },
+                "request_id": {
+                    "type": "string",
+                    "example": "3f9c2a61b0e84d07"
+                },
+                "via": {
+                    "type": "string",
+                    "example": "jwt"
+                }
+            }
+        },
         "domain.Customer": {
             "type": "object",
             "properties": {
@@ -4276,6 +4425,20 @@ const docTemplate = `{
                     "type": "array",
                     "items": {
                         "$ref": "#/definitions/domain.APIKey"
+                    }
+                },
+                "next": {
+                    "type": "string"
+                }
+            }
+        },
+        "internal_httpapi.List-domain_AuditEvent": {
+            "type": "object",
+            "properties": {
+                "items": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/domain.AuditEvent"
                     }
                 },
                 "next": {

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"gorm.io/gorm"
@@ -52,7 +53,10 @@ func (s *Customers) Create(ctx context.Context, c domain.Customer) (domain.Custo
 		if err != nil {
 			return translate(err, "customer with phone "+c.Phone)
 		}
-		return setCustomerTags(tx, id, c.Tags)
+		if err := setCustomerTags(tx, id, c.Tags); err != nil {
+			return err
+		}
+		return audit(ctx, tx, domain.AuditCustomerCreated, domain.AuditObjectCustomer, id, domain.Diff(nil, c))
 	})
 	if err != nil {
 		return domain.Customer{}, err
@@ -60,10 +64,15 @@ func (s *Customers) Create(ctx context.Context, c domain.Customer) (domain.Custo
 	return s.Get(ctx, id)
 }
 
-// Customer returns one customer.
+// Get returns one customer.
 func (s *Customers) Get(ctx context.Context, id int64) (domain.Customer, error) {
+	return readCustomer(s.db.q(ctx), id, "")
+}
+
+// readCustomer reads one customer; lock is "" or a locking clause.
+func readCustomer(q *gorm.DB, id int64, lock string) (domain.Customer, error) {
 	var rows []customerRow
-	if err := s.db.q(ctx).Raw(customerSelect+` WHERE c.id = ?`, id).Scan(&rows).Error; err != nil {
+	if err := q.Raw(customerSelect+` WHERE c.id = ? `+lock, id).Scan(&rows).Error; err != nil {
 		return domain.Customer{}, translate(err, "customer")
 	}
 	if len(rows) == 0 {
@@ -76,6 +85,10 @@ func (s *Customers) Get(ctx context.Context, id int64) (domain.Customer, error) 
 // replaced only when replaceTags is set.
 func (s *Customers) Update(ctx context.Context, c domain.Customer, replaceTags bool) (domain.Customer, error) {
 	err := s.db.tx(ctx, nil, func(tx *gorm.DB) error {
+		before, err := readCustomer(tx, c.ID, "FOR UPDATE OF c")
+		if err != nil {
+			return err
+		}
 		if err := registerRefs(tx, []string{c.PhoneCode}, []string{c.Timezone}); err != nil {
 			return err
 		}
@@ -84,16 +97,18 @@ func (s *Customers) Update(ctx context.Context, c domain.Customer, replaceTags b
 		if res.Error != nil {
 			return translate(res.Error, "customer with phone "+c.Phone)
 		}
-		if res.RowsAffected == 0 {
-			return domain.NotFound("customer", c.ID)
-		}
+		after := c
+		after.Tags = before.Tags
 		if replaceTags {
 			if err := tx.Exec(`DELETE FROM customer_tags WHERE customer_id = ?`, c.ID).Error; err != nil {
 				return translate(err, "customer tags")
 			}
-			return setCustomerTags(tx, c.ID, c.Tags)
+			if err := setCustomerTags(tx, c.ID, c.Tags); err != nil {
+				return err
+			}
+			after.Tags = slices.Sorted(slices.Values(c.Tags)) // as read: by name
 		}
-		return nil
+		return audit(ctx, tx, domain.AuditCustomerUpdated, domain.AuditObjectCustomer, c.ID, domain.Diff(before, after))
 	})
 	if err != nil {
 		return domain.Customer{}, err
@@ -112,7 +127,10 @@ func (s *Customers) Delete(ctx context.Context, id int64) error {
 		if res.RowsAffected == 0 {
 			return domain.NotFound("customer", id)
 		}
-		return cancelMessages(tx, "customer_id", id, "customer deleted")
+		if err := cancelMessages(tx, "customer_id", id, "customer deleted"); err != nil {
+			return err
+		}
+		return audit(ctx, tx, domain.AuditCustomerDeleted, domain.AuditObjectCustomer, id, nil)
 	})
 }
 
@@ -125,7 +143,10 @@ func (s *Customers) AddTag(ctx context.Context, customerID int64, tag string) (d
 		if err := setCustomerTags(tx, customerID, []string{tag}); err != nil {
 			return err
 		}
-		return touchCustomer(tx, customerID)
+		if err := touchCustomer(tx, customerID); err != nil {
+			return err
+		}
+		return audit(ctx, tx, domain.AuditCustomerTagged, domain.AuditObjectCustomer, customerID, map[string]string{"tag": tag})
 	})
 	if err != nil {
 		return domain.Customer{}, err
@@ -146,7 +167,10 @@ func (s *Customers) RemoveTag(ctx context.Context, customerID, tagID int64) (dom
 		if res.RowsAffected == 0 {
 			return domain.Errorf(domain.CodeNotFound, "tag %d is not linked to customer %d", tagID, customerID)
 		}
-		return touchCustomer(tx, customerID)
+		if err := touchCustomer(tx, customerID); err != nil {
+			return err
+		}
+		return audit(ctx, tx, domain.AuditCustomerUntagged, domain.AuditObjectCustomer, customerID, map[string]int64{"tag_id": tagID})
 	})
 	if err != nil {
 		return domain.Customer{}, err

@@ -163,7 +163,27 @@ func (im *Importer) writeBatch(ctx context.Context, tx pgx.Tx, rows []domain.Imp
 		}
 	}
 	out.Skipped = len(rows) - len(out.Written)
-	return nil
+	return auditBatch(ctx, tx, im.onConflict, rows, out)
+}
+
+// auditInsertPgx is auditInsert with pgx's placeholders.
+const auditInsertPgx = `INSERT INTO audit_events
+	(actor, actor_name, actor_role, via, action, object_type, object_id, diff, request_id, client_ip)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10)`
+
+// auditBatch records a written batch in the audit trail, in its
+// transaction: which lines, and what became of them. The request id ties
+// the batches of one upload together.
+func auditBatch(ctx context.Context, tx pgx.Tx, mode domain.ImportConflict, rows []domain.ImportRow, out *domain.ImportBatch) error {
+	vals, err := auditValues(ctx, domain.AuditCustomersImported, domain.AuditObjectImport, nil, map[string]any{
+		"on_conflict": mode, "first_line": rows[0].Line, "last_line": rows[len(rows)-1].Line,
+		"inserted": out.Inserted, "updated": out.Updated, "skipped": out.Skipped,
+	})
+	if err != nil {
+		return err
+	}
+	_, err = tx.Exec(ctx, auditInsertPgx, vals...)
+	return err
 }
 
 func copyImportRows(ctx context.Context, tx pgx.Tx, rows []domain.ImportRow) error {

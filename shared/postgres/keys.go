@@ -48,17 +48,23 @@ func (r keyRow) domain() domain.APIKey {
 
 // Create stores a new (validated) key with the hash of its secret.
 func (s *Keys) Create(ctx context.Context, k domain.APIKey, secretHash []byte) (domain.APIKey, error) {
-	var rows []keyRow
-	err := s.db.q(ctx).Raw(`INSERT INTO api_keys (name, role, prefix, secret_hash, created_by, expires_at)
-		VALUES (?, ?, ?, ?, ?, ?) RETURNING `+keyColumns,
-		k.Name, string(k.Role), k.Prefix, secretHash, k.CreatedBy, k.ExpiresAt).Scan(&rows).Error
-	if err != nil {
-		return domain.APIKey{}, translate(err, "API key")
-	}
-	if len(rows) == 0 {
-		return domain.APIKey{}, domain.Errorf(domain.CodeInternal, "API key not stored")
-	}
-	return rows[0].domain(), nil
+	var out domain.APIKey
+	err := s.db.tx(ctx, nil, func(tx *gorm.DB) error {
+		var rows []keyRow
+		err := tx.Raw(`INSERT INTO api_keys (name, role, prefix, secret_hash, created_by, expires_at)
+			VALUES (?, ?, ?, ?, ?, ?) RETURNING `+keyColumns,
+			k.Name, string(k.Role), k.Prefix, secretHash, k.CreatedBy, k.ExpiresAt).Scan(&rows).Error
+		if err != nil {
+			return translate(err, "API key")
+		}
+		if len(rows) == 0 {
+			return domain.Errorf(domain.CodeInternal, "API key not stored")
+		}
+		out = rows[0].domain()
+		return audit(ctx, tx, domain.AuditKeyCreated, domain.AuditObjectKey, out.ID,
+			map[string]any{"name": out.Name, "role": out.Role, "prefix": out.Prefix, "expires_at": out.ExpiresAt})
+	})
+	return out, err
 }
 
 // List returns one keyset page of keys in id order, revoked ones included.
@@ -88,6 +94,9 @@ func (s *Keys) Revoke(ctx context.Context, id int64) (domain.APIKey, error) {
 			return domain.NotFound("API key", id)
 		}
 		out = rows[0].domain()
+		if err := audit(ctx, tx, domain.AuditKeyRevoked, domain.AuditObjectKey, id, nil); err != nil {
+			return err
+		}
 		return notifyAccess(tx, domain.PrincipalKey, id)
 	})
 	return out, err

@@ -64,6 +64,9 @@ func (s *Mailouts) Create(ctx context.Context, m domain.Mailout) (domain.Mailout
 		if err := linkFilter(tx, created.ID, m.Filter); err != nil {
 			return err
 		}
+		if err := audit(ctx, tx, domain.AuditMailoutCreated, domain.AuditObjectMailout, created.ID, domain.Diff(nil, m)); err != nil {
+			return err
+		}
 		return enqueue(tx, domain.TopicMailoutStart, domain.MailoutStartEvent{MailoutID: created.ID, Version: created.Version, StartAt: m.StartAt})
 	})
 	if err != nil {
@@ -223,7 +226,11 @@ func (s *Mailouts) Cancel(ctx context.Context, id int64) (domain.Mailout, error)
 		if err != nil {
 			return translate(err, "mailout")
 		}
-		return cancelMessages(tx, "mailout_id", id, "mailout cancelled")
+		if err := cancelMessages(tx, "mailout_id", id, "mailout cancelled"); err != nil {
+			return err
+		}
+		return audit(ctx, tx, domain.AuditMailoutCancelled, domain.AuditObjectMailout, id,
+			map[string]domain.Change{"status": {From: cur.Status, To: to}})
 	})
 	if err != nil {
 		return domain.Mailout{}, err
@@ -257,7 +264,10 @@ func (s *Mailouts) Delete(ctx context.Context, id int64) error {
 			return domain.Errorf(domain.CodeConflict,
 				"mailout %d has messages, which are delivery history and cannot be deleted: cancel it instead (POST /api/mailouts/%d/cancel)", id, id)
 		}
-		return translate(tx.Exec(`DELETE FROM mailouts WHERE id = ?`, id).Error, "mailout")
+		if err := tx.Exec(`DELETE FROM mailouts WHERE id = ?`, id).Error; err != nil {
+			return translate(err, "mailout")
+		}
+		return audit(ctx, tx, domain.AuditMailoutDeleted, domain.AuditObjectMailout, id, nil)
 	})
 }
 
@@ -275,7 +285,10 @@ func (s *Mailouts) changeMailout(ctx context.Context, id int64, change func(tx *
 		if cur.SameContent(next) {
 			return nil
 		}
-		return writeMailout(tx, cur, next)
+		if err := writeMailout(tx, cur, next); err != nil {
+			return err
+		}
+		return audit(ctx, tx, domain.AuditMailoutUpdated, domain.AuditObjectMailout, id, domain.Diff(cur, next))
 	})
 	if err != nil {
 		return domain.Mailout{}, err

@@ -23,6 +23,7 @@ type refTable struct {
 	table  string // SQL table name
 	column string // the text column holding the value
 	noun   string // how messages name one row: "phone code"
+	object string // the audit trail's object type: "phone_code"
 	uses   []refUse
 }
 
@@ -36,20 +37,20 @@ type refUse struct {
 }
 
 func phoneCodeTable() refTable {
-	return refTable{table: "phone_codes", column: "code", noun: "phone code", uses: []refUse{
+	return refTable{table: "phone_codes", column: "code", noun: "phone code", object: domain.AuditObjectPhoneCode, uses: []refUse{
 		{what: "customers", byValue: true, exists: `SELECT EXISTS (SELECT 1 FROM customers WHERE phone_code = ?)`},
 		{what: "mailouts", exists: `SELECT EXISTS (SELECT 1 FROM mailout_phone_codes WHERE phone_code_id = ?)`},
 	}}
 }
 
 func timezoneTable() refTable {
-	return refTable{table: "timezones", column: "name", noun: "time zone", uses: []refUse{
+	return refTable{table: "timezones", column: "name", noun: "time zone", object: domain.AuditObjectTimezone, uses: []refUse{
 		{what: "customers", byValue: true, exists: `SELECT EXISTS (SELECT 1 FROM customers WHERE timezone = ?)`},
 	}}
 }
 
 func tagTable() refTable {
-	return refTable{table: "tags", column: "name", noun: "tag", uses: []refUse{
+	return refTable{table: "tags", column: "name", noun: "tag", object: domain.AuditObjectTag, uses: []refUse{
 		{what: "customers", exists: `SELECT EXISTS (SELECT 1 FROM customer_tags WHERE tag_id = ?)`},
 		{what: "mailouts", exists: `SELECT EXISTS (SELECT 1 FROM mailout_tags WHERE tag_id = ?)`},
 	}}
@@ -193,8 +194,15 @@ func (s *Refs) getRef(ctx context.Context, t refTable, id int64) (refRow, error)
 func (s *Refs) createRef(ctx context.Context, t refTable, value string) (refRow, error) {
 	row := refRow{Value: value}
 	q := fmt.Sprintf(`INSERT INTO %s (%s) VALUES (?) RETURNING id`, t.table, t.column)
-	if err := s.db.q(ctx).Raw(q, value).Scan(&row.ID).Error; err != nil {
-		return refRow{}, translate(err, t.noun+" "+value)
+	err := s.db.tx(ctx, nil, func(tx *gorm.DB) error {
+		if err := tx.Raw(q, value).Scan(&row.ID).Error; err != nil {
+			return translate(err, t.noun+" "+value)
+		}
+		return audit(ctx, tx, domain.AuditAction(t.object, "created"), t.object, row.ID,
+			map[string]domain.Change{t.column: {To: value}})
+	})
+	if err != nil {
+		return refRow{}, err
 	}
 	return row, nil
 }
@@ -217,7 +225,11 @@ func (s *Refs) renameRef(ctx context.Context, t refTable, id int64, value string
 				t.noun, cur, strings.Join(users, " and "), value, t.noun)
 		}
 		q := fmt.Sprintf(`UPDATE %s SET %s = ? WHERE id = ?`, t.table, t.column)
-		return translate(tx.Exec(q, value, id).Error, t.noun+" "+value)
+		if err := tx.Exec(q, value, id).Error; err != nil {
+			return translate(err, t.noun+" "+value)
+		}
+		return audit(ctx, tx, domain.AuditAction(t.object, "renamed"), t.object, id,
+			map[string]domain.Change{t.column: {From: cur, To: value}})
 	})
 	if err != nil {
 		return refRow{}, err
@@ -247,7 +259,11 @@ func (s *Refs) deleteRef(ctx context.Context, t refTable, id int64) error {
 			// trips the foreign key; say so plainly.
 			return &domain.Error{Code: domain.CodeConflict, Message: fmt.Sprintf("%s %s is still in use and cannot be deleted", t.noun, cur), Err: err}
 		}
-		return err
+		if err != nil {
+			return err
+		}
+		return audit(ctx, tx, domain.AuditAction(t.object, "deleted"), t.object, id,
+			map[string]domain.Change{t.column: {From: cur}})
 	})
 }
 

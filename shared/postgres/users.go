@@ -53,13 +53,20 @@ func oneUser(rows []userRow, id any) (domain.User, error) {
 
 // Create stores a new (validated) user with its password hash.
 func (s *Users) Create(ctx context.Context, u domain.User, passwordHash string) (domain.User, error) {
-	var rows []userRow
-	err := s.db.q(ctx).Raw(`INSERT INTO users (username, password_hash, role, display_name) VALUES (?, ?, ?, ?)
-		RETURNING `+userColumns, u.Username, passwordHash, string(u.Role), u.DisplayName).Scan(&rows).Error
-	if err != nil {
-		return domain.User{}, translate(err, "user "+u.Username)
-	}
-	return oneUser(rows, u.Username)
+	var out domain.User
+	err := s.db.tx(ctx, nil, func(tx *gorm.DB) error {
+		var rows []userRow
+		err := tx.Raw(`INSERT INTO users (username, password_hash, role, display_name) VALUES (?, ?, ?, ?)
+			RETURNING `+userColumns, u.Username, passwordHash, string(u.Role), u.DisplayName).Scan(&rows).Error
+		if err != nil {
+			return translate(err, "user "+u.Username)
+		}
+		if out, err = oneUser(rows, u.Username); err != nil {
+			return err
+		}
+		return audit(ctx, tx, domain.AuditUserCreated, domain.AuditObjectUser, out.ID, domain.Diff(nil, out, userServerFields...))
+	})
+	return out, err
 }
 
 // Get returns user id.
@@ -144,10 +151,19 @@ func (s *Users) Update(ctx context.Context, id int64, ch domain.UserChange) (dom
 		if out, err = oneUser(rows, id); err != nil {
 			return err
 		}
+		if diff := domain.Diff(cur, out, userServerFields...); len(diff) > 0 {
+			if err := audit(ctx, tx, domain.AuditUserUpdated, domain.AuditObjectUser, id, diff); err != nil {
+				return err
+			}
+		}
 		return notifyAccess(tx, domain.PrincipalUser, id)
 	})
 	return out, err
 }
+
+// userServerFields are the user's fields the audit trail leaves out of
+// diffs: the server sets them along with the ones that changed.
+var userServerFields = []string{"disabled_at", "password_changed_at"}
 
 // SetPassword replaces user id's password hash and refuses its tokens.
 func (s *Users) SetPassword(ctx context.Context, id int64, passwordHash string) (domain.User, error) {
@@ -160,6 +176,9 @@ func (s *Users) SetPassword(ctx context.Context, id int64, passwordHash string) 
 			return translate(err, "user")
 		}
 		if out, err = oneUser(rows, id); err != nil {
+			return err
+		}
+		if err := audit(ctx, tx, domain.AuditUserPasswordReset, domain.AuditObjectUser, id, nil); err != nil {
 			return err
 		}
 		return notifyAccess(tx, domain.PrincipalUser, id)

@@ -42,10 +42,17 @@ type Syncer interface {
 	Sync(ctx context.Context, subject string, change func() error) error
 }
 
+// Recorder writes audit events that no change carries: sign-ins.
+type Recorder interface {
+	Record(ctx context.Context, action, objectType string, objectID any, diff any) error
+}
+
 // Config holds the service's dependencies.
 type Config struct {
 	Users UserStore
 	Keys  KeyStore
+	// Audit records sign-ins and failed sign-ins; nil records nothing.
+	Audit Recorder
 	// Sync is told about changes that refuse credentials; nil runs them
 	// as they are (nothing is cached).
 	Sync Syncer
@@ -166,9 +173,22 @@ func (s *Service) SignIn(ctx context.Context, username, password string) (domain
 		return domain.User{}, err
 	}
 	if !auth.CheckPasswordOrDummy(hash, password) || u.Disabled {
+		s.record(ctx, domain.AuditSignInFailed, nil, map[string]string{"username": username})
 		return domain.User{}, ErrSignIn
 	}
+	s.record(domain.WithPrincipal(ctx, u.Principal(domain.ViaJWT)), domain.AuditSignIn, u.ID, nil)
 	return u, nil
+}
+
+// record writes a sign-in's audit event. A failure to write it is logged,
+// not returned: it must not decide whether someone may sign in.
+func (s *Service) record(ctx context.Context, action string, userID any, diff any) {
+	if s.cfg.Audit == nil {
+		return
+	}
+	if err := s.cfg.Audit.Record(ctx, action, domain.AuditObjectUser, userID, diff); err != nil {
+		s.log(ctx).Error("audit event not recorded", "action", action, "error", err.Error())
+	}
 }
 
 // EnsureAdmin makes username an enabled admin signing in with password

@@ -39,8 +39,10 @@ func (s *Server) requestContext(c *gin.Context) {
 	c.Header("X-Request-ID", rid)
 	log := s.log.With(logging.RequestID, rid)
 	c.Set(ctxLogger, log)
-	// What the handlers call logs with the request's logger too.
-	c.Request = c.Request.WithContext(logging.NewContext(c.Request.Context(), log))
+	// What the handlers call logs with the request's logger, and records
+	// the request in the audit trail.
+	ctx := logging.NewContext(c.Request.Context(), log)
+	c.Request = c.Request.WithContext(domain.WithRequest(ctx, domain.RequestInfo{ID: rid, ClientIP: c.ClientIP()}))
 	c.Next()
 
 	latency, route, status := time.Since(start), routeOf(c), c.Writer.Status()

@@ -109,6 +109,7 @@ func (s *Server) apiRoutes() []apiRoute {
 		{"POST", "/keys", admin, s.createKey},
 		{"GET", "/keys", admin, s.listKeys},
 		{"DELETE", "/keys/:id", admin, s.revokeKey},
+		{"GET", "/audit", admin, s.listAudit},
 	}
 }
 

@@ -48,6 +48,7 @@ type Server struct {
 	accounts  *accounts.Service
 	auth      *auth.Authenticator
 	health    Pinger
+	audit     AuditStore
 	mailouts  *mailouts.Service
 	log       *slog.Logger
 	tokens    *auth.Tokens
@@ -69,7 +70,7 @@ type Server struct {
 func New(cfg Config) *Server {
 	s := &Server{
 		refs: cfg.Stores.Refs, stats: cfg.Stores.Stats,
-		health: cfg.Stores.Health, auth: cfg.Authenticator,
+		health: cfg.Stores.Health, auth: cfg.Authenticator, audit: cfg.Stores.Audit,
 		log: cfg.Log, tokens: cfg.Tokens, limiter: cfg.LoginLimiter,
 		version: cfg.Version, now: cfg.Now,
 		metrics: cfg.Metrics, scrape: cfg.MetricsHandler,
@@ -93,7 +94,7 @@ func New(cfg Config) *Server {
 		s.auth = auth.NewAuthenticator(auth.AuthenticatorConfig{Tokens: cfg.Tokens, Users: cfg.Stores.Users, Keys: cfg.Stores.Keys, Log: cfg.Log})
 	}
 	// Credentials live on the wall clock, whatever clock mailouts keep.
-	s.accounts = accounts.New(accounts.Config{Users: cfg.Stores.Users, Keys: cfg.Stores.Keys, Sync: s.auth, Log: cfg.Log})
+	s.accounts = accounts.New(accounts.Config{Users: cfg.Stores.Users, Keys: cfg.Stores.Keys, Audit: cfg.Stores.Audit, Sync: s.auth, Log: cfg.Log})
 	if s.limiter == nil {
 		s.limiter = auth.NewLimiter(time.Second, 10)
 	}

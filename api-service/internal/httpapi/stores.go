@@ -64,6 +64,12 @@ type KeyStore interface {
 	auth.KeySource
 }
 
+// AuditStore reads the audit trail and records sign-ins in it.
+type AuditStore interface {
+	List(ctx context.Context, f domain.AuditFilter, p domain.Page) ([]domain.AuditEvent, error)
+	Record(ctx context.Context, action, objectType string, objectID any, diff any) error
+}
+
 // Pinger checks that the database answers, for /readyz.
 type Pinger interface {
 	Ping(ctx context.Context) error
@@ -77,6 +83,7 @@ type Stores struct {
 	Stats     StatsStore
 	Users     UserStore
 	Keys      KeyStore
+	Audit     AuditStore
 	Health    Pinger
 }
 
@@ -84,6 +91,6 @@ type Stores struct {
 func PostgresStores(db *postgres.DB) Stores {
 	return Stores{
 		Customers: postgres.NewCustomers(db), Refs: postgres.NewRefs(db), Mailouts: postgres.NewMailouts(db),
-		Stats: postgres.NewStats(db), Users: postgres.NewUsers(db), Keys: postgres.NewKeys(db), Health: db,
+		Stats: postgres.NewStats(db), Users: postgres.NewUsers(db), Keys: postgres.NewKeys(db), Audit: postgres.NewAudit(db), Health: db,
 	}
 }
