@@ -2,11 +2,9 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -17,6 +15,7 @@ import (
 	"mailing/api-service/internal/httpapi"
 	"mailing/api-service/internal/relay"
 	"mailing/shared/broker"
+	"mailing/shared/httpserve"
 	"mailing/shared/metrics"
 	"mailing/shared/postgres"
 )
@@ -89,32 +88,11 @@ func serve(ctx context.Context, cfg appConfig, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.HTTPAddr, err)
 	}
-	srv := &http.Server{
-		Handler:           handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	srv := httpserve.NewServer(handler, log)
+	srv.ReadHeaderTimeout = 10 * time.Second
 	log.Info("listening", "addr", ln.Addr().String(), "version", version)
 
-	select {
-	case err := <-errc:
-		return fmt.Errorf("serve: %w", err)
-	case <-ctx.Done():
-	}
-	log.Info("shutting down")
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
-	}
-	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("serve: %w", err)
-	}
-	log.Info("stopped")
-	return nil
+	return httpserve.Serve(ctx, srv, ln, log, httpserve.Options{Grace: 15 * time.Second})
 }
 
 func migrate(ctx context.Context, cfg appConfig, log *slog.Logger) error {

@@ -9,12 +9,10 @@ package main
 import (
 	"context"
 	"crypto/rsa"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"strconv"
@@ -23,6 +21,7 @@ import (
 
 	"mailing/api-service/internal/devoidc"
 	"mailing/shared/config"
+	"mailing/shared/httpserve"
 	"mailing/shared/logging"
 )
 
@@ -109,31 +108,10 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{
-		Handler:           provider,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	srv := httpserve.NewServer(provider, log)
+	srv.ReadHeaderTimeout = 10 * time.Second
 	log.Info("listening", "addr", ln.Addr().String(), "issuer", issuer,
 		"users", len(dir.Users), "clients", len(dir.Clients), "version", version)
 
-	select {
-	case err := <-errc:
-		return fmt.Errorf("serve: %w", err)
-	case <-ctx.Done():
-	}
-	log.Info("shutting down")
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
-	}
-	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("serve: %w", err)
-	}
-	log.Info("stopped")
-	return nil
+	return httpserve.Serve(ctx, srv, ln, log, httpserve.Options{Grace: 10 * time.Second})
 }

@@ -19,16 +19,17 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"strings"
 	"syscall"
 	"time"
+
 	// Time zones compiled in: no zoneinfo needed on the host or in the image.
 	_ "time/tzdata"
 
 	"mailing/sender-worker/probesim"
+	"mailing/shared/httpserve"
 	"mailing/shared/logging"
 )
 
@@ -188,31 +189,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.addr, err)
 	}
-	srv := &http.Server{
-		Handler:           withMetrics(sim, log),
-		ReadHeaderTimeout: 5 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	srv := httpserve.NewServer(withMetrics(sim, log), log)
 	log.Info("listening", "addr", ln.Addr().String(), "version", version, "seed", cfg.seed, "faults", cfg.faults)
-	select {
-	case err := <-errc:
-		return fmt.Errorf("serve: %w", err)
-	case <-ctx.Done():
-	}
-	// Hung and sleeping requests would hold Shutdown until its timeout:
-	// release them first.
-	sim.Close()
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
-	}
-	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	log.Info("stopped")
-	return nil
+	return httpserve.Serve(ctx, srv, ln, log, httpserve.Options{Grace: 10 * time.Second, BeforeShutdown: sim.Close})
 }
