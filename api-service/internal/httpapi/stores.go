@@ -7,19 +7,15 @@ import (
 	"mailing/api-service/internal/accounts"
 	"mailing/api-service/internal/auth"
 	"mailing/shared/domain"
+	"mailing/shared/customers"
 	"mailing/shared/mailouts"
 	"mailing/shared/postgres"
 )
 
-// CustomerStore is what the handlers need of the customer directory.
+// CustomerStore is the customer directory: what the customer service
+// needs, and the import engine's batch writers.
 type CustomerStore interface {
-	Create(ctx context.Context, c domain.Customer) (domain.Customer, error)
-	Get(ctx context.Context, id int64) (domain.Customer, error)
-	Update(ctx context.Context, c domain.Customer, replaceTags bool) (domain.Customer, error)
-	Delete(ctx context.Context, id int64) error
-	AddTag(ctx context.Context, id int64, tag string) (domain.Customer, error)
-	RemoveTag(ctx context.Context, id, tagID int64) (domain.Customer, error)
-	List(ctx context.Context, f domain.CustomerFilter, p domain.Page) ([]domain.Customer, error)
+	customers.Store
 	StartImport(ctx context.Context, onConflict domain.ImportConflict) (*postgres.Importer, error)
 	Analyze(ctx context.Context) error
 }
