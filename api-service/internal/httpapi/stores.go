@@ -6,8 +6,8 @@ import (
 
 	"mailing/api-service/internal/accounts"
 	"mailing/api-service/internal/auth"
-	"mailing/shared/domain"
 	"mailing/shared/customers"
+	"mailing/shared/domain"
 	"mailing/shared/mailouts"
 	"mailing/shared/postgres"
 )
