@@ -23,6 +23,9 @@ type appConfig struct {
 	JWTSecret       string
 	JWTTTL          time.Duration
 	AuthCacheTTL    time.Duration
+	SessionIdle     time.Duration
+	SessionMax      time.Duration
+	ForwardedProto  bool
 	AdminUsername   string
 	AdminPassword   string
 	DefaultTimezone string
@@ -45,6 +48,9 @@ func loadConfig(getenv func(string) string, serving bool) (appConfig, error) {
 		JWTSecret:       getenv("JWT_SECRET"),
 		JWTTTL:          e.Duration("JWT_TTL", time.Hour),
 		AuthCacheTTL:    e.Duration("AUTH_CACHE_TTL", 30*time.Second),
+		SessionIdle:     e.Duration("SESSION_IDLE", auth.DefaultSessionIdle),
+		SessionMax:      e.Duration("SESSION_MAX", auth.DefaultSessionMax),
+		ForwardedProto:  e.Bool("TRUST_FORWARDED_PROTO", false),
 		AdminUsername:   getenv("ADMIN_USERNAME"),
 		AdminPassword:   getenv("ADMIN_PASSWORD"),
 		DefaultTimezone: e.String("DEFAULT_TIMEZONE", "Europe/Moscow"),

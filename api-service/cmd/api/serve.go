@@ -51,7 +51,8 @@ func serve(ctx context.Context, cfg appConfig, log *slog.Logger) error {
 	// stops.
 	changes := db.Listener(postgres.AccessChannel)
 	authn := auth.NewAuthenticator(auth.AuthenticatorConfig{
-		Tokens: tokens, Users: users, Keys: keys, TTL: cfg.AuthCacheTTL, Log: log,
+		Tokens: tokens, Users: users, Keys: keys, Sessions: postgres.NewSessions(db), TTL: cfg.AuthCacheTTL, Log: log,
+		SessionIdle: cfg.SessionIdle, SessionMax: cfg.SessionMax,
 		Feed: auth.Feed{Listen: func(ctx context.Context, sub auth.Subscriber) { changes.Listen(ctx, sub) }, Sync: changes.Sync},
 	})
 	authCtx, stopAuth := context.WithCancel(context.WithoutCancel(ctx))
@@ -83,7 +84,7 @@ func serve(ctx context.Context, cfg appConfig, log *slog.Logger) error {
 	handler := httpapi.New(httpapi.Config{
 		Stores: httpapi.PostgresStores(db), Log: log, Tokens: tokens, Authenticator: authn, DefaultTimezone: cfg.DefaultTimezone,
 		Version: version, LoginLimiter: auth.NewLimiter(2*time.Second, 5),
-		Metrics: httpapi.NewMetrics(reg), MetricsHandler: metrics.Handler(reg, log),
+		Metrics: httpapi.NewMetrics(reg), MetricsHandler: metrics.Handler(reg, log), TrustForwardedProto: cfg.ForwardedProto,
 	})
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
