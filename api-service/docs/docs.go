@@ -3514,6 +3514,74 @@ const docTemplate = `{
                 }
             }
         },
+        "/auth/oidc/callback": {
+            "get": {
+                "description": "The provider's redirect: checks state against the sign-in's cookie, exchanges the code, verifies the ID token (issuer, audience, nonce) and maps the person's email and groups to a role (OIDC_ADMIN_EMAILS, OIDC_ALLOWED_DOMAINS, OIDC_ROLE_CLAIM, OIDC_ROLE_MAP). A person matching nothing is refused with a 403 page, never given a default role. A matched person gets (or has updated) a user keyed by issuer and subject, and a session as from POST /auth/login; the browser goes on to return_to.",
+                "produces": [
+                    "text/html"
+                ],
+                "tags": [
+                    "auth"
+                ],
+                "summary": "Finish signing in through the OpenID Provider",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "the sign-in's state",
+                        "name": "state",
+                        "in": "query",
+                        "required": true
+                    },
+                    {
+                        "type": "string",
+                        "description": "authorization code",
+                        "name": "code",
+                        "in": "query",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "303": {
+                        "description": "signed in; see Location"
+                    },
+                    "400": {
+                        "description": "unknown or expired sign-in"
+                    },
+                    "403": {
+                        "description": "refused by the provider, or no role for this person"
+                    }
+                }
+            }
+        },
+        "/auth/oidc/login": {
+            "get": {
+                "description": "Redirects the browser to the provider (authorization code flow with PKCE S256); state, nonce and the PKCE verifier wait in a short-lived signed HttpOnly cookie. return_to must be a local path; the callback redirects there once signed in.",
+                "tags": [
+                    "auth"
+                ],
+                "summary": "Sign in through the OpenID Provider",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "default": "/",
+                        "description": "local path to go to after signing in",
+                        "name": "return_to",
+                        "in": "query"
+                    }
+                ],
+                "responses": {
+                    "302": {
+                        "description": "to the provider"
+                    },
+                    "400": {
+                        "description": "return_to is not a local path",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    }
+                }
+            }
+        },
         "/auth/session": {
             "get": {
                 "description": "The principal the session cookie (or a bearer credential) proves, for a UI to show.",

@@ -35,6 +35,10 @@ func (s *Server) routes() {
 	r.POST("/auth/login", s.login)
 	r.POST("/auth/logout", s.logout)
 	r.GET("/auth/session", s.currentSession)
+	if s.oidc != nil {
+		r.GET("/auth/oidc/login", s.oidcLogin)
+		r.GET("/auth/oidc/callback", s.oidcCallback)
+	}
 
 	api := r.Group("/api", s.authorize)
 	s.roles = map[string]domain.Role{}

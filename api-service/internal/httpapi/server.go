@@ -13,6 +13,7 @@ import (
 	"mailing/api-service/internal/accounts"
 	"mailing/api-service/internal/auth"
 	"mailing/api-service/internal/importer"
+	"mailing/api-service/internal/oidclogin"
 	"mailing/shared/customers"
 	"mailing/shared/domain"
 	"mailing/shared/mailouts"
@@ -42,6 +43,9 @@ type Config struct {
 	// X-Forwarded-Proto: https (they are whenever the request came over
 	// TLS).
 	TrustForwardedProto bool
+	// OIDC signs people in through an OpenID Provider; nil leaves
+	// /auth/oidc out.
+	OIDC *oidclogin.RelyingParty
 }
 
 // Server answers the API.
@@ -65,6 +69,8 @@ type Server struct {
 	imports   *importer.Importer
 	// forwardedProto: trust X-Forwarded-Proto for the cookies' Secure flag.
 	forwardedProto bool
+	oidc           *oidclogin.RelyingParty
+	external       ExternalUserStore
 	// roles is the least role of each /api route ("GET /api/users/:id"),
 	// from apiRoutes.
 	roles map[string]domain.Role
@@ -80,6 +86,7 @@ func New(cfg Config) *Server {
 		log: cfg.Log, tokens: cfg.Tokens, limiter: cfg.LoginLimiter,
 		version: cfg.Version, now: cfg.Now,
 		metrics: cfg.Metrics, scrape: cfg.MetricsHandler, forwardedProto: cfg.TrustForwardedProto,
+		oidc: cfg.OIDC, external: cfg.Stores.External,
 	}
 	if s.now == nil {
 		s.now = time.Now

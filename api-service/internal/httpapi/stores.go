@@ -84,6 +84,7 @@ type Stores struct {
 	Users     UserStore
 	Keys      KeyStore
 	Sessions  auth.SessionStore
+	External  ExternalUserStore
 	Audit     AuditStore
 	Health    Pinger
 }
@@ -92,6 +93,6 @@ type Stores struct {
 func PostgresStores(db *postgres.DB) Stores {
 	return Stores{
 		Customers: postgres.NewCustomers(db), Refs: postgres.NewRefs(db), Mailouts: postgres.NewMailouts(db),
-		Stats: postgres.NewStats(db), Users: postgres.NewUsers(db), Keys: postgres.NewKeys(db), Sessions: postgres.NewSessions(db), Audit: postgres.NewAudit(db), Health: db,
+		Stats: postgres.NewStats(db), Users: postgres.NewUsers(db), Keys: postgres.NewKeys(db), Sessions: postgres.NewSessions(db), External: postgres.NewUsers(db), Audit: postgres.NewAudit(db), Health: db,
 	}
 }
