@@ -3418,6 +3418,196 @@ const docTemplate = `{
                 }
             }
         },
+        "/auth/login": {
+            "post": {
+                "description": "Checks a local user's username and password and begins a server-side session: an HttpOnly cookie mailing_session (Secure over HTTPS, SameSite=Lax) authenticates /api requests, and a readable cookie mailing_csrf holds the CSRF token, also in the answer, that POST, PUT, PATCH and DELETE requests made with the session must send in X-CSRF-Token. A session cookie sent along is revoked first. Form fields or a JSON object with the same names; return_to, when given, must be a local path (/...): a form is then answered with 303 See Other to it. An unknown user, a wrong password and a disabled user get the same answer; attempts are rate-limited like POST /auth/token. Sessions end after SESSION_IDLE unused or SESSION_MAX in all, on POST /auth/logout, and as soon as the user is disabled, given another role or a new password.",
+                "consumes": [
+                    "application/x-www-form-urlencoded",
+                    "application/json"
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "auth"
+                ],
+                "summary": "Sign in a browser (session cookie)",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "user name",
+                        "name": "username",
+                        "in": "formData",
+                        "required": true
+                    },
+                    {
+                        "type": "string",
+                        "description": "password",
+                        "name": "password",
+                        "in": "formData",
+                        "required": true
+                    },
+                    {
+                        "type": "string",
+                        "description": "local path to go to after signing in",
+                        "name": "return_to",
+                        "in": "formData"
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.SessionResponse"
+                        }
+                    },
+                    "303": {
+                        "description": "signed in; see Location"
+                    },
+                    "400": {
+                        "description": "missing fields, a return_to that is not a local path",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
+                    "401": {
+                        "description": "wrong username or password",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
+                    "429": {
+                        "description": "too many attempts; see Retry-After",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    }
+                }
+            }
+        },
+        "/auth/logout": {
+            "post": {
+                "description": "Revokes the session the cookie carries and clears the session cookies. Needs the session's X-CSRF-Token. Without a session it only clears the cookies.",
+                "tags": [
+                    "auth"
+                ],
+                "summary": "Sign out a browser",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "the session's CSRF token",
+                        "name": "X-CSRF-Token",
+                        "in": "header",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "204": {
+                        "description": "No Content"
+                    },
+                    "403": {
+                        "description": "missing or wrong CSRF token",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    }
+                }
+            }
+        },
+        "/auth/oidc/callback": {
+            "get": {
+                "description": "The provider's redirect: checks state against the sign-in's cookie, exchanges the code, verifies the ID token (issuer, audience, nonce) and maps the person's email and groups to a role (OIDC_ADMIN_EMAILS, OIDC_ALLOWED_DOMAINS, OIDC_ROLE_CLAIM, OIDC_ROLE_MAP). A person matching nothing is refused with a 403 page, never given a default role. A matched person gets (or has updated) a user keyed by issuer and subject, and a session as from POST /auth/login; the browser goes on to return_to.",
+                "produces": [
+                    "text/html"
+                ],
+                "tags": [
+                    "auth"
+                ],
+                "summary": "Finish signing in through the OpenID Provider",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "the sign-in's state",
+                        "name": "state",
+                        "in": "query",
+                        "required": true
+                    },
+                    {
+                        "type": "string",
+                        "description": "authorization code",
+                        "name": "code",
+                        "in": "query",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "303": {
+                        "description": "signed in; see Location"
+                    },
+                    "400": {
+                        "description": "unknown or expired sign-in"
+                    },
+                    "403": {
+                        "description": "refused by the provider, or no role for this person"
+                    }
+                }
+            }
+        },
+        "/auth/oidc/login": {
+            "get": {
+                "description": "Redirects the browser to the provider (authorization code flow with PKCE S256); state, nonce and the PKCE verifier wait in a short-lived signed HttpOnly cookie. return_to must be a local path; the callback redirects there once signed in.",
+                "tags": [
+                    "auth"
+                ],
+                "summary": "Sign in through the OpenID Provider",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "default": "/",
+                        "description": "local path to go to after signing in",
+                        "name": "return_to",
+                        "in": "query"
+                    }
+                ],
+                "responses": {
+                    "302": {
+                        "description": "to the provider"
+                    },
+                    "400": {
+                        "description": "return_to is not a local path",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    }
+                }
+            }
+        },
+        "/auth/session": {
+            "get": {
+                "description": "The principal the session cookie (or a bearer credential) proves, for a UI to show.",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "auth"
+                ],
+                "summary": "Who is signed in",
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.PrincipalResponse"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    }
+                }
+            }
+        },
         "/auth/token": {
             "post": {
                 "description": "Exchanges a username and password for a bearer token. Form fields (application/x-www-form-urlencoded) or a JSON object with the same names. grant_type may be omitted; when given it must be \"password\". The token names the user by id; it is refused as soon as the user is disabled, given another role or a new password, and the user's role decides what it may do. An unknown user, a wrong password and a disabled user get the same answer. Attempts are rate-limited per client address and username.",
@@ -4666,6 +4856,51 @@ const docTemplate = `{
                 "code": {
                     "type": "string",
                     "example": "916"
+                }
+            }
+        },
+        "internal_httpapi.PrincipalResponse": {
+            "type": "object",
+            "properties": {
+                "id": {
+                    "type": "integer",
+                    "example": 3
+                },
+                "kind": {
+                    "type": "string",
+                    "example": "user"
+                },
+                "name": {
+                    "type": "string",
+                    "example": "Maria Petrova"
+                },
+                "role": {
+                    "type": "string",
+                    "example": "operator"
+                },
+                "via": {
+                    "type": "string",
+                    "example": "session"
+                }
+            }
+        },
+        "internal_httpapi.SessionResponse": {
+            "type": "object",
+            "properties": {
+                "csrf_token": {
+                    "type": "string",
+                    "example": "q3Zy..."
+                },
+                "return_to": {
+                    "type": "string",
+                    "example": "/admin/"
+                },
+                "role": {
+                    "type": "string",
+                    "example": "operator"
+                },
+                "user": {
+                    "$ref": "#/definitions/domain.User"
                 }
             }
         },

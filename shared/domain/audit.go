@@ -25,6 +25,7 @@ const (
 	AuditKeyRevoked        = "key.revoked"
 	AuditSignIn            = "auth.signed_in"
 	AuditSignInFailed      = "auth.sign_in_failed"
+	AuditSignOut           = "auth.signed_out"
 )
 
 // Audited object types.

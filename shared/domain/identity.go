@@ -67,7 +67,7 @@ type AuthMethod string
 const (
 	ViaJWT     AuthMethod = "jwt"     // a bearer token from POST /auth/token
 	ViaKey     AuthMethod = "key"     // a bearer API key
-	ViaSession AuthMethod = "session" // a browser session (reserved)
+	ViaSession AuthMethod = "session" // a browser session cookie from POST /auth/login
 )
 
 // Principal is who makes a request, as the request's context carries it
@@ -270,6 +270,29 @@ func (ch UserChange) Apply(u User, now time.Time) (User, bool) {
 		}
 	}
 	return u, refuse
+}
+
+// Session is a browser's server-side session. Its cookie carries a random
+// token; only the token's SHA-256 in hex (ID) is stored, and so is the
+// CSRF token's.
+type Session struct {
+	ID       string
+	UserID   int64
+	CSRFHash string
+	// Generation is the user's when the session began; the session is
+	// refused once the user's differs.
+	Generation    int64
+	CreatedAt     time.Time
+	LastSeenAt    time.Time
+	IdleExpiresAt time.Time
+	ExpiresAt     time.Time
+	RevokedAt     *time.Time
+}
+
+// Usable reports whether the session authenticates at now: neither
+// revoked, idle too long nor past its absolute expiry.
+func (s Session) Usable(now time.Time) bool {
+	return s.RevokedAt == nil && now.Before(s.IdleExpiresAt) && now.Before(s.ExpiresAt)
 }
 
 // APIKey is an integrator's credential. Its secret is shown once, when

@@ -185,3 +185,61 @@ func (s *Users) SetPassword(ctx context.Context, id int64, passwordHash string) 
 	})
 	return out, err
 }
+
+// ExternalUser is a person as an OpenID Provider vouches for them, with the
+// role their claims map to.
+type ExternalUser struct {
+	Issuer, Subject       string
+	Username, DisplayName string
+	Role                  domain.Role
+}
+
+// SignInExternal returns the user keyed by in's issuer and subject,
+// created when missing, or given in's username, display name and role
+// when they changed (a new role refuses its earlier sessions and tokens).
+// A disabled user stays disabled: the caller refuses it.
+func (s *Users) SignInExternal(ctx context.Context, in ExternalUser) (domain.User, error) {
+	var out domain.User
+	err := s.db.tx(ctx, nil, func(tx *gorm.DB) error {
+		var rows []userRow
+		if err := tx.Raw(`SELECT `+userColumns+` FROM users WHERE oidc_issuer = ? AND oidc_subject = ? FOR UPDATE`,
+			in.Issuer, in.Subject).Scan(&rows).Error; err != nil {
+			return translate(err, "user")
+		}
+		if len(rows) == 0 {
+			err := tx.Raw(`INSERT INTO users (username, password_hash, role, display_name, oidc_issuer, oidc_subject)
+				VALUES (?, '!', ?, ?, ?, ?) RETURNING `+userColumns,
+				in.Username, string(in.Role), in.DisplayName, in.Issuer, in.Subject).Scan(&rows).Error
+			if err != nil {
+				return translate(err, "user "+in.Username)
+			}
+			if out, err = oneUser(rows, in.Username); err != nil {
+				return err
+			}
+			return audit(ctx, tx, domain.AuditUserCreated, domain.AuditObjectUser, out.ID, domain.Diff(nil, out, userServerFields...))
+		}
+		cur := rows[0].domain()
+		if cur.Username == in.Username && cur.DisplayName == in.DisplayName && cur.Role == in.Role {
+			out = cur
+			return nil
+		}
+		bump := 0
+		if cur.Role != in.Role {
+			bump = 1
+		}
+		rows = nil
+		err := tx.Raw(`UPDATE users SET username = ?, display_name = ?, role = ?, generation = generation + ?, updated_at = now()
+			WHERE id = ? RETURNING `+userColumns, in.Username, in.DisplayName, string(in.Role), bump, cur.ID).Scan(&rows).Error
+		if err != nil {
+			return translate(err, "user "+in.Username)
+		}
+		if out, err = oneUser(rows, cur.ID); err != nil {
+			return err
+		}
+		if err := audit(ctx, tx, domain.AuditUserUpdated, domain.AuditObjectUser, out.ID, domain.Diff(cur, out, userServerFields...)); err != nil {
+			return err
+		}
+		return notifyAccess(tx, domain.PrincipalUser, out.ID)
+	})
+	return out, err
+}

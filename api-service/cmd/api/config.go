@@ -4,9 +4,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"time"
 
 	"mailing/api-service/internal/auth"
+	"mailing/api-service/internal/oidclogin"
 	"mailing/shared/config"
 	"mailing/shared/domain"
 	"mailing/shared/logging"
@@ -17,12 +19,17 @@ import (
 const devSecret = "dev-only-secret-do-not-use-in-production-0123456789"
 
 type appConfig struct {
-	Env             string
-	HTTPAddr        string
-	DatabaseURL     string
-	JWTSecret       string
-	JWTTTL          time.Duration
-	AuthCacheTTL    time.Duration
+	Env            string
+	HTTPAddr       string
+	DatabaseURL    string
+	JWTSecret      string
+	JWTTTL         time.Duration
+	AuthCacheTTL   time.Duration
+	SessionIdle    time.Duration
+	SessionMax     time.Duration
+	ForwardedProto bool
+	// OIDC is the OpenID sign-in; its Issuer is empty when it is off.
+	OIDC            oidclogin.Config
 	AdminUsername   string
 	AdminPassword   string
 	DefaultTimezone string
@@ -45,6 +52,9 @@ func loadConfig(getenv func(string) string, serving bool) (appConfig, error) {
 		JWTSecret:       getenv("JWT_SECRET"),
 		JWTTTL:          e.Duration("JWT_TTL", time.Hour),
 		AuthCacheTTL:    e.Duration("AUTH_CACHE_TTL", 30*time.Second),
+		SessionIdle:     e.Duration("SESSION_IDLE", auth.DefaultSessionIdle),
+		SessionMax:      e.Duration("SESSION_MAX", auth.DefaultSessionMax),
+		ForwardedProto:  e.Bool("TRUST_FORWARDED_PROTO", false),
 		AdminUsername:   getenv("ADMIN_USERNAME"),
 		AdminPassword:   getenv("ADMIN_PASSWORD"),
 		DefaultTimezone: e.String("DEFAULT_TIMEZONE", "Europe/Moscow"),
@@ -75,6 +85,22 @@ func loadConfig(getenv func(string) string, serving bool) (appConfig, error) {
 			e.Fail("ADMIN_PASSWORD %s", p)
 		}
 	}
+	c.OIDC = oidclogin.Config{
+		Issuer: getenv("OIDC_ISSUER"), ClientID: getenv("OIDC_CLIENT_ID"), ClientSecret: getenv("OIDC_CLIENT_SECRET"),
+		RedirectURL: getenv("OIDC_REDIRECT_URL"), Audience: getenv("OIDC_AUDIENCE"), RoleClaim: e.String("OIDC_ROLE_CLAIM", "groups"),
+		Scopes:      strings.Fields(strings.ReplaceAll(e.String("OIDC_SCOPES", "openid email profile"), ",", " ")),
+		AdminEmails: list(getenv("OIDC_ADMIN_EMAILS")), AllowedDomains: list(getenv("OIDC_ALLOWED_DOMAINS")),
+	}
+	if c.OIDC.Issuer != "" {
+		if c.OIDC.ClientID == "" || c.OIDC.ClientSecret == "" || c.OIDC.RedirectURL == "" {
+			e.Fail("OIDC_ISSUER needs OIDC_CLIENT_ID, OIDC_CLIENT_SECRET and OIDC_REDIRECT_URL")
+		}
+		m, err := oidclogin.ParseRoleMap(getenv("OIDC_ROLE_MAP"))
+		if err != nil {
+			e.Fail("OIDC_ROLE_MAP: %v", err)
+		}
+		c.OIDC.RoleMap = m
+	}
 	if err := e.Err(); err != nil {
 		return c, fmt.Errorf("configuration: %w", err)
 	}
@@ -83,4 +109,15 @@ func loadConfig(getenv func(string) string, serving bool) (appConfig, error) {
 
 func newLogger(c appConfig, w io.Writer) (*slog.Logger, error) {
 	return logging.New(w, c.LogLevel, c.LogFormat, "api", logging.PII(c.LogPII))
+}
+
+// list reads a comma-separated setting.
+func list(s string) []string {
+	var out []string
+	for _, v := range strings.Split(s, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
 }

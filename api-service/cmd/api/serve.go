@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"log/slog"
 	"net"
@@ -13,6 +14,7 @@ import (
 	"mailing/api-service/internal/accounts"
 	"mailing/api-service/internal/auth"
 	"mailing/api-service/internal/httpapi"
+	"mailing/api-service/internal/oidclogin"
 	"mailing/api-service/internal/relay"
 	"mailing/shared/broker"
 	"mailing/shared/httpserve"
@@ -50,7 +52,8 @@ func serve(ctx context.Context, cfg appConfig, log *slog.Logger) error {
 	// stops.
 	changes := db.Listener(postgres.AccessChannel)
 	authn := auth.NewAuthenticator(auth.AuthenticatorConfig{
-		Tokens: tokens, Users: users, Keys: keys, TTL: cfg.AuthCacheTTL, Log: log,
+		Tokens: tokens, Users: users, Keys: keys, Sessions: postgres.NewSessions(db), TTL: cfg.AuthCacheTTL, Log: log,
+		SessionIdle: cfg.SessionIdle, SessionMax: cfg.SessionMax,
 		Feed: auth.Feed{Listen: func(ctx context.Context, sub auth.Subscriber) { changes.Listen(ctx, sub) }, Sync: changes.Sync},
 	})
 	authCtx, stopAuth := context.WithCancel(context.WithoutCancel(ctx))
@@ -78,11 +81,21 @@ func serve(ctx context.Context, cfg appConfig, log *slog.Logger) error {
 	}()
 	defer func() { stopRelay(); <-relayDone }()
 
+	var rp *oidclogin.RelyingParty
+	if cfg.OIDC.Issuer != "" {
+		// The sign-in's state cookie is signed with a key every replica
+		// derives from the JWT secret.
+		key := sha256.Sum256([]byte("mailing oidc state\x00" + cfg.JWTSecret))
+		cfg.OIDC.StateKey = key[:]
+		if rp, err = oidclogin.New(ctx, cfg.OIDC); err != nil {
+			return err
+		}
+	}
 	gin.SetMode(gin.ReleaseMode)
 	handler := httpapi.New(httpapi.Config{
 		Stores: httpapi.PostgresStores(db), Log: log, Tokens: tokens, Authenticator: authn, DefaultTimezone: cfg.DefaultTimezone,
 		Version: version, LoginLimiter: auth.NewLimiter(2*time.Second, 5),
-		Metrics: httpapi.NewMetrics(reg), MetricsHandler: metrics.Handler(reg, log),
+		Metrics: httpapi.NewMetrics(reg), MetricsHandler: metrics.Handler(reg, log), TrustForwardedProto: cfg.ForwardedProto, OIDC: rp,
 	})
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {

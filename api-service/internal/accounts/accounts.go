@@ -163,11 +163,12 @@ func (s *Service) ResetPassword(ctx context.Context, id int64, password string) 
 // ErrSignIn is the one answer to a failed sign-in, whatever failed.
 var ErrSignIn = errors.New("wrong username or password")
 
-// SignIn returns the enabled user whose username and password these are.
+// SignIn returns the enabled user whose username and password these are,
+// signing in for a credential of kind via (a token or a session).
 // An unknown user, a wrong password and a disabled user fail alike, after
 // the same bcrypt comparison, so the answer says nothing about which
 // usernames exist.
-func (s *Service) SignIn(ctx context.Context, username, password string) (domain.User, error) {
+func (s *Service) SignIn(ctx context.Context, username, password string, via domain.AuthMethod) (domain.User, error) {
 	u, hash, err := s.cfg.Users.Credentials(ctx, username)
 	if err != nil {
 		return domain.User{}, err
@@ -176,7 +177,7 @@ func (s *Service) SignIn(ctx context.Context, username, password string) (domain
 		s.record(ctx, domain.AuditSignInFailed, nil, map[string]string{"username": username})
 		return domain.User{}, ErrSignIn
 	}
-	s.record(domain.WithPrincipal(ctx, u.Principal(domain.ViaJWT)), domain.AuditSignIn, u.ID, nil)
+	s.record(domain.WithPrincipal(ctx, u.Principal(via)), domain.AuditSignIn, u.ID, nil)
 	return u, nil
 }
 

@@ -56,6 +56,11 @@ type AuthenticatorConfig struct {
 	Tokens *Tokens
 	Users  UserSource
 	Keys   KeySource
+	// Sessions holds browsers' sessions; nil refuses every session.
+	Sessions SessionStore
+	// SessionIdle ends a session unused for this long, SessionMax one
+	// this old; zero means DefaultSessionIdle and DefaultSessionMax.
+	SessionIdle, SessionMax time.Duration
 	// Feed tells of changes; Run listens to it.
 	Feed Feed
 	// TTL bounds how long a lookup is trusted without news from the feed;
@@ -110,6 +115,12 @@ func NewAuthenticator(cfg AuthenticatorConfig) *Authenticator {
 	}
 	if cfg.TouchEvery <= 0 {
 		cfg.TouchEvery = time.Minute
+	}
+	if cfg.SessionIdle <= 0 {
+		cfg.SessionIdle = DefaultSessionIdle
+	}
+	if cfg.SessionMax <= 0 {
+		cfg.SessionMax = DefaultSessionMax
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -36,6 +37,9 @@ type bundle struct {
 	admin  domain.User
 	token  string
 	logs   *testkit.Log
+	// skew moves the authenticator's clock (sessions' and keys' expiry)
+	// ahead of the wall clock.
+	skew *atomic.Int64
 }
 
 func setup(t testing.TB) *bundle {
@@ -52,7 +56,7 @@ func setup(t testing.TB) *bundle {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := &bundle{t: t, db: db, tokens: tokens, admin: admin, logs: &testkit.Log{}}
+	b := &bundle{t: t, db: db, tokens: tokens, admin: admin, logs: &testkit.Log{}, skew: new(atomic.Int64)}
 	b.api, b.authn = b.server()
 	b.srv = httptest.NewServer(b.api)
 	t.Cleanup(b.srv.Close)
@@ -69,7 +73,8 @@ func (b *bundle) server() (*httpapi.Server, *auth.Authenticator) {
 	log := slog.New(slog.NewJSONHandler(b.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	changes := b.db.Listener(postgres.AccessChannel)
 	authn := auth.NewAuthenticator(auth.AuthenticatorConfig{
-		Tokens: b.tokens, Users: stores.Users, Keys: stores.Keys, Log: log, TouchEvery: 50 * time.Millisecond,
+		Tokens: b.tokens, Users: stores.Users, Keys: stores.Keys, Sessions: stores.Sessions, Log: log, TouchEvery: 50 * time.Millisecond,
+		Now:  func() time.Time { return time.Now().Add(time.Duration(b.skew.Load())) },
 		Feed: auth.Feed{Listen: func(ctx context.Context, sub auth.Subscriber) { changes.Listen(ctx, sub) }, Sync: changes.Sync},
 	})
 	ctx, cancel := context.WithCancel(context.Background())

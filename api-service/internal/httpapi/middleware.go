@@ -128,40 +128,20 @@ func (s *Server) recoverer(c *gin.Context) {
 	c.Next()
 }
 
-// authorize admits a request to an /api route when its bearer credential
-// (a JWT or an API key) proves a principal whose role includes the least
-// role the route declares in apiRoutes: 401 without good credentials, 403
-// without the role, and 403 for everyone on a route missing from the
-// table. The principal goes into the request's context, and its actor id
-// into every line the request logs.
+// authorize admits a request to an /api route when its credential proves
+// a principal whose role includes the least role the route declares in
+// apiRoutes: 401 without good credentials, 403 without the role, and 403
+// for everyone on a route missing from the table. See authenticate for
+// the credentials.
 func (s *Server) authorize(c *gin.Context) {
-	h := c.GetHeader("Authorization")
-	scheme, credential, ok := strings.Cut(h, " ")
-	credential = strings.TrimSpace(credential)
-	if !ok || !strings.EqualFold(scheme, "Bearer") || credential == "" {
-		c.Header("WWW-Authenticate", `Bearer realm="mailing"`)
-		writeError(c, domain.Errorf(domain.CodeUnauthorized, "missing bearer token: send Authorization: Bearer <token from POST /auth/token, or an API key>"))
+	p, ok := s.authenticate(c)
+	if !ok {
 		return
 	}
-	p, err := s.auth.Authenticate(c.Request.Context(), credential)
-	if errors.Is(err, auth.ErrUnauthenticated) {
-		logger(c).Debug("credentials refused", "reason", err.Error())
-		c.Header("WWW-Authenticate", `Bearer realm="mailing", error="invalid_token"`)
-		writeError(c, domain.Errorf(domain.CodeUnauthorized, "invalid or expired token"))
-		return
-	}
-	if err != nil {
-		writeError(c, err)
-		return
-	}
-	log := logger(c).With(logging.Actor, p.Actor())
-	c.Set(ctxLogger, log)
-	c.Request = c.Request.WithContext(logging.NewContext(domain.WithPrincipal(c.Request.Context(), p), log))
-
 	route := c.FullPath()
 	need, listed := s.roles[roleKey(c.Request.Method, route)]
 	if !listed {
-		log.Error("route missing from the role table: refused", "route", route)
+		logger(c).Error("route missing from the role table: refused", "route", route)
 		writeError(c, domain.Errorf(domain.CodeForbidden, "%s %s is open to no role", c.Request.Method, route))
 		return
 	}
@@ -170,4 +150,57 @@ func (s *Server) authorize(c *gin.Context) {
 		return
 	}
 	c.Next()
+}
+
+// authenticate returns the principal the request's credential proves: a
+// bearer credential (a JWT or an API key) when there is an Authorization
+// header, else the browser's session cookie. A state-changing request
+// made with the session cookie must also carry the session's CSRF token
+// in X-CSRF-Token (403 without it); a bearer request needs none, since
+// browsers never add a bearer credential on their own. The principal goes
+// into the request's context, and its actor id into every line the
+// request logs. When it returns false the answer is written.
+func (s *Server) authenticate(c *gin.Context) (domain.Principal, bool) {
+	var (
+		p   domain.Principal
+		err error
+	)
+	h := c.GetHeader("Authorization")
+	token := sessionToken(c)
+	if h == "" && token != "" {
+		var sess domain.Session
+		p, sess, err = s.auth.Session(c.Request.Context(), token)
+		if errors.Is(err, auth.ErrUnauthenticated) {
+			logger(c).Debug("session refused", "reason", err.Error())
+			writeError(c, domain.Errorf(domain.CodeUnauthorized, "session expired or signed out: sign in again"))
+			return p, false
+		}
+		if err == nil && stateChanging(c.Request.Method) && !auth.CheckCSRF(sess, c.GetHeader(csrfHeader)) {
+			writeError(c, domain.Errorf(domain.CodeForbidden, "missing or wrong %s header: send the session's CSRF token", csrfHeader))
+			return p, false
+		}
+	} else {
+		scheme, credential, ok := strings.Cut(h, " ")
+		credential = strings.TrimSpace(credential)
+		if !ok || !strings.EqualFold(scheme, "Bearer") || credential == "" {
+			c.Header("WWW-Authenticate", `Bearer realm="mailing"`)
+			writeError(c, domain.Errorf(domain.CodeUnauthorized, "missing bearer token: send Authorization: Bearer <token from POST /auth/token, or an API key>, or sign in with POST /auth/login"))
+			return p, false
+		}
+		p, err = s.auth.Authenticate(c.Request.Context(), credential)
+		if errors.Is(err, auth.ErrUnauthenticated) {
+			logger(c).Debug("credentials refused", "reason", err.Error())
+			c.Header("WWW-Authenticate", `Bearer realm="mailing", error="invalid_token"`)
+			writeError(c, domain.Errorf(domain.CodeUnauthorized, "invalid or expired token"))
+			return p, false
+		}
+	}
+	if err != nil {
+		writeError(c, err)
+		return p, false
+	}
+	log := logger(c).With(logging.Actor, p.Actor())
+	c.Set(ctxLogger, log)
+	c.Request = c.Request.WithContext(logging.NewContext(domain.WithPrincipal(c.Request.Context(), p), log))
+	return p, true
 }

@@ -32,6 +32,13 @@ func (s *Server) routes() {
 		r.GET("/metrics", gin.WrapH(s.scrape))
 	}
 	r.POST("/auth/token", s.token)
+	r.POST("/auth/login", s.login)
+	r.POST("/auth/logout", s.logout)
+	r.GET("/auth/session", s.currentSession)
+	if s.oidc != nil {
+		r.GET("/auth/oidc/login", s.oidcLogin)
+		r.GET("/auth/oidc/callback", s.oidcCallback)
+	}
 
 	api := r.Group("/api", s.authorize)
 	s.roles = map[string]domain.Role{}

@@ -13,6 +13,7 @@ import (
 	"mailing/api-service/internal/accounts"
 	"mailing/api-service/internal/auth"
 	"mailing/api-service/internal/importer"
+	"mailing/api-service/internal/oidclogin"
 	"mailing/shared/customers"
 	"mailing/shared/domain"
 	"mailing/shared/mailouts"
@@ -38,6 +39,13 @@ type Config struct {
 	Metrics *Metrics
 	// MetricsHandler serves GET /metrics; nil leaves the route out.
 	MetricsHandler http.Handler
+	// TrustForwardedProto marks session cookies Secure when a proxy says
+	// X-Forwarded-Proto: https (they are whenever the request came over
+	// TLS).
+	TrustForwardedProto bool
+	// OIDC signs people in through an OpenID Provider; nil leaves
+	// /auth/oidc out.
+	OIDC *oidclogin.RelyingParty
 }
 
 // Server answers the API.
@@ -59,6 +67,10 @@ type Server struct {
 	metrics   *Metrics
 	scrape    http.Handler
 	imports   *importer.Importer
+	// forwardedProto: trust X-Forwarded-Proto for the cookies' Secure flag.
+	forwardedProto bool
+	oidc           *oidclogin.RelyingParty
+	external       ExternalUserStore
 	// roles is the least role of each /api route ("GET /api/users/:id"),
 	// from apiRoutes.
 	roles map[string]domain.Role
@@ -73,7 +85,8 @@ func New(cfg Config) *Server {
 		health: cfg.Stores.Health, auth: cfg.Authenticator, audit: cfg.Stores.Audit,
 		log: cfg.Log, tokens: cfg.Tokens, limiter: cfg.LoginLimiter,
 		version: cfg.Version, now: cfg.Now,
-		metrics: cfg.Metrics, scrape: cfg.MetricsHandler,
+		metrics: cfg.Metrics, scrape: cfg.MetricsHandler, forwardedProto: cfg.TrustForwardedProto,
+		oidc: cfg.OIDC, external: cfg.Stores.External,
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -91,7 +104,7 @@ func New(cfg Config) *Server {
 	}
 	s.imports = importer.New(importer.Config{Store: importStore{cfg.Stores.Customers}, DefaultTimezone: cfg.DefaultTimezone, Log: cfg.Log})
 	if s.auth == nil {
-		s.auth = auth.NewAuthenticator(auth.AuthenticatorConfig{Tokens: cfg.Tokens, Users: cfg.Stores.Users, Keys: cfg.Stores.Keys, Log: cfg.Log})
+		s.auth = auth.NewAuthenticator(auth.AuthenticatorConfig{Tokens: cfg.Tokens, Users: cfg.Stores.Users, Keys: cfg.Stores.Keys, Sessions: cfg.Stores.Sessions, Log: cfg.Log})
 	}
 	// Credentials live on the wall clock, whatever clock mailouts keep.
 	s.accounts = accounts.New(accounts.Config{Users: cfg.Stores.Users, Keys: cfg.Stores.Keys, Audit: cfg.Stores.Audit, Sync: s.auth, Log: cfg.Log})

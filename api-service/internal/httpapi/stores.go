@@ -79,6 +79,8 @@ type Stores struct {
 	Stats     StatsStore
 	Users     UserStore
 	Keys      KeyStore
+	Sessions  auth.SessionStore
+	External  ExternalUserStore
 	Audit     AuditStore
 	Health    Pinger
 }
@@ -87,6 +89,6 @@ type Stores struct {
 func PostgresStores(db *postgres.DB) Stores {
 	return Stores{
 		Customers: postgres.NewCustomers(db), Refs: postgres.NewRefs(db), Mailouts: postgres.NewMailouts(db),
-		Stats: postgres.NewStats(db), Users: postgres.NewUsers(db), Keys: postgres.NewKeys(db), Audit: postgres.NewAudit(db), Health: db,
+		Stats: postgres.NewStats(db), Users: postgres.NewUsers(db), Keys: postgres.NewKeys(db), Sessions: postgres.NewSessions(db), External: postgres.NewUsers(db), Audit: postgres.NewAudit(db), Health: db,
 	}
 }

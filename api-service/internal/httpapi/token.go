@@ -14,6 +14,7 @@ import (
 
 	"mailing/api-service/internal/accounts"
 	"mailing/api-service/internal/auth"
+	"mailing/shared/domain"
 	"mailing/shared/logging"
 )
 
@@ -34,6 +35,8 @@ type tokenRequest struct {
 	GrantType string `json:"grant_type"`
 	Username  string `json:"username"`
 	Password  string `json:"password"`
+	ReturnTo  string `json:"return_to"` // POST /auth/login only
+	form      bool   // sent as a form
 }
 
 // token godoc
@@ -72,7 +75,7 @@ func (s *Server) token(c *gin.Context) {
 		c.JSON(http.StatusTooManyRequests, OAuthError{Error: "slow_down", ErrorDescription: "too many login attempts; retry later"})
 		return
 	}
-	u, err := s.accounts.SignIn(c.Request.Context(), req.Username, req.Password)
+	u, err := s.accounts.SignIn(c.Request.Context(), req.Username, req.Password, domain.ViaJWT)
 	if errors.Is(err, accounts.ErrSignIn) {
 		// One answer for an unknown user, a wrong password and a disabled
 		// user: nothing tells which usernames exist.
@@ -107,7 +110,8 @@ func readTokenRequest(c *gin.Context) (tokenRequest, error) {
 		if err := c.Request.ParseForm(); err != nil {
 			return req, errors.New("malformed form body")
 		}
-		req = tokenRequest{GrantType: c.Request.PostForm.Get("grant_type"), Username: c.Request.PostForm.Get("username"), Password: c.Request.PostForm.Get("password")}
+		f := c.Request.PostForm
+		req = tokenRequest{GrantType: f.Get("grant_type"), Username: f.Get("username"), Password: f.Get("password"), ReturnTo: f.Get("return_to"), form: true}
 	default:
 		return req, errors.New("send application/x-www-form-urlencoded or application/json")
 	}
