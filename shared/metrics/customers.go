@@ -18,15 +18,9 @@ type Customers struct {
 
 // NewCustomers registers the customer event counter on reg.
 func NewCustomers(reg prometheus.Registerer) *Customers {
-	m := &Customers{events: prometheus.NewCounterVec(prometheus.CounterOpts{
-		Namespace: Namespace, Subsystem: "customer", Name: "events_total",
-		Help: "Customer changes made through the API, by event: created, updated, deleted, tag_added, tag_removed.",
-	}, []string{"event"})}
-	for _, e := range []string{CustomerCreated, CustomerUpdated, CustomerDeleted, CustomerTagged, CustomerUntagged} {
-		m.events.WithLabelValues(e)
-	}
-	reg.MustRegister(m.events)
-	return m
+	return &Customers{events: newEventCounter(reg, "customer",
+		"Customer changes made through the API, by event: created, updated, deleted, tag_added, tag_removed.",
+		CustomerCreated, CustomerUpdated, CustomerDeleted, CustomerTagged, CustomerUntagged)}
 }
 
 // Event counts one event.

@@ -21,16 +21,22 @@ type Mailouts struct {
 
 // NewMailouts registers the mailout event counter on reg.
 func NewMailouts(reg prometheus.Registerer) *Mailouts {
-	m := &Mailouts{events: prometheus.NewCounterVec(prometheus.CounterOpts{
-		Namespace: Namespace, Subsystem: "mailout", Name: "events_total",
-		Help: "Mailout lifecycle events: created, updated, cancelled, deleted (API); started, finished (worker).",
-	}, []string{"event"})}
-	// Every series exists from the start, so rate() sees the first event.
-	for _, e := range []string{MailoutCreated, MailoutUpdated, MailoutCancelled, MailoutDeleted, MailoutStarted, MailoutFinished} {
-		m.events.WithLabelValues(e)
+	return &Mailouts{events: newEventCounter(reg, "mailout",
+		"Mailout lifecycle events: created, updated, cancelled, deleted (API); started, finished (worker).",
+		MailoutCreated, MailoutUpdated, MailoutCancelled, MailoutDeleted, MailoutStarted, MailoutFinished)}
+}
+
+// newEventCounter registers <subsystem>_events_total with one series per
+// event, each present from the start so rate() sees the first one.
+func newEventCounter(reg prometheus.Registerer, subsystem, help string, events ...string) *prometheus.CounterVec {
+	c := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: Namespace, Subsystem: subsystem, Name: "events_total", Help: help,
+	}, []string{"event"})
+	for _, e := range events {
+		c.WithLabelValues(e)
 	}
-	reg.MustRegister(m.events)
-	return m
+	reg.MustRegister(c)
+	return c
 }
 
 // Event counts one event.

@@ -345,14 +345,24 @@ func (s *storage) Health(context.Context) error { return nil }
 func (s *storage) pendingRequest(id string) (clientID string, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	a, err := s.waitingLocked(id)
+	if a == nil {
+		return "", err
+	}
+	return a.clientID, err
+}
+
+// waitingLocked returns sign-in request id, with errAlreadySignedIn when
+// its form was already answered. The caller holds s.mu.
+func (s *storage) waitingLocked(id string) (*authRequest, error) {
 	a, err := s.requestLocked(id)
 	switch {
 	case err != nil:
-		return "", err
+		return nil, err
 	case a.Done():
-		return a.clientID, errAlreadySignedIn
+		return a, errAlreadySignedIn
 	}
-	return a.clientID, nil
+	return a, nil
 }
 
 // signIn completes a sign-in with a username and password. It returns the
@@ -360,12 +370,12 @@ func (s *storage) pendingRequest(id string) (clientID string, err error) {
 func (s *storage) signIn(id, username, password string) (clientID string, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	a, err := s.requestLocked(id)
-	switch {
-	case err != nil:
-		return "", err
-	case a.Done():
-		return a.clientID, errAlreadySignedIn
+	a, err := s.waitingLocked(id)
+	if err != nil {
+		if a == nil {
+			return "", err
+		}
+		return a.clientID, err
 	}
 	u, known := s.users[username]
 	// Compared even for an unknown user, so the answer takes as long.
