@@ -3487,7 +3487,10 @@ const docTemplate = `{
         },
         "/auth/logout": {
             "post": {
-                "description": "Revokes the session the cookie carries and clears the session cookies. Needs the session's X-CSRF-Token. Without a session it only clears the cookies.",
+                "description": "Revokes the session the cookie carries and clears the session cookies. Needs the session's X-CSRF-Token. Without a session it only clears the cookies. A person signed in through the OpenID Provider gets 200 with the provider's end-session URL to send the browser to, so they are signed out there too; everyone else gets 204.",
+                "produces": [
+                    "application/json"
+                ],
                 "tags": [
                     "auth"
                 ],
@@ -3502,8 +3505,14 @@ const docTemplate = `{
                     }
                 ],
                 "responses": {
+                    "200": {
+                        "description": "signed out here; sign out at the provider too",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.LogoutResponse"
+                        }
+                    },
                     "204": {
-                        "description": "No Content"
+                        "description": "signed out"
                     },
                     "403": {
                         "description": "missing or wrong CSRF token",
@@ -3549,6 +3558,12 @@ const docTemplate = `{
                     },
                     "403": {
                         "description": "refused by the provider, or no role for this person"
+                    },
+                    "429": {
+                        "description": "too many sign-ins from this address; see Retry-After",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
                     }
                 }
             }
@@ -3578,6 +3593,15 @@ const docTemplate = `{
                         "schema": {
                             "$ref": "#/definitions/internal_httpapi.ErrorBody"
                         }
+                    },
+                    "429": {
+                        "description": "too many sign-ins from this address; see Retry-After",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
+                    "503": {
+                        "description": "the provider cannot be reached; see Retry-After"
                     }
                 }
             }
@@ -4436,6 +4460,11 @@ const docTemplate = `{
                     "type": "integer",
                     "example": 3
                 },
+                "issuer": {
+                    "description": "Issuer is the OpenID Provider that signs this user in; empty for a\nlocal user, who signs in with a password.",
+                    "type": "string",
+                    "example": "https://sso.example.com/realms/mailing"
+                },
                 "password_changed_at": {
                     "type": "string"
                 },
@@ -4731,6 +4760,15 @@ const docTemplate = `{
                 },
                 "next": {
                     "type": "string"
+                }
+            }
+        },
+        "internal_httpapi.LogoutResponse": {
+            "type": "object",
+            "properties": {
+                "end_session_url": {
+                    "type": "string",
+                    "example": "https://sso.example.com/realms/mailing/protocol/openid-connect/logout?client_id=mailing-api\u0026post_logout_redirect_uri=https%3A%2F%2Fmailing.example.com%2F"
                 }
             }
         },

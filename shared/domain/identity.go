@@ -127,6 +127,9 @@ type User struct {
 	PasswordChangedAt time.Time  `json:"password_changed_at"`
 	CreatedAt         time.Time  `json:"created_at"`
 	UpdatedAt         time.Time  `json:"updated_at"`
+	// Issuer is the OpenID Provider that signs this user in; empty for a
+	// local user, who signs in with a password.
+	Issuer string `json:"issuer,omitempty" example:"https://sso.example.com/realms/mailing"`
 	// Generation is written into the user's tokens; a change that must
 	// refuse them (disabling, a new role, a new password) increments it.
 	Generation int64 `json:"-"`

@@ -26,15 +26,19 @@ type userRow struct {
 	Generation        int64
 	CreatedAt         time.Time
 	UpdatedAt         time.Time
+	OIDCIssuer        *string `gorm:"column:oidc_issuer"`
 }
 
-const userColumns = `id, username, display_name, role, disabled_at, password_changed_at, generation, created_at, updated_at`
+const userColumns = `id, username, display_name, role, disabled_at, password_changed_at, generation, created_at, updated_at, oidc_issuer`
 
 func (r userRow) domain() domain.User {
 	u := domain.User{
 		ID: r.ID, Username: r.Username, DisplayName: r.DisplayName, Role: domain.Role(r.Role),
 		Disabled: r.DisabledAt != nil, PasswordChangedAt: r.PasswordChangedAt.UTC(), Generation: r.Generation,
 		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
+	}
+	if r.OIDCIssuer != nil {
+		u.Issuer = *r.OIDCIssuer
 	}
 	if r.DisabledAt != nil {
 		at := r.DisabledAt.UTC()

@@ -88,6 +88,7 @@ func loadConfig(getenv func(string) string, serving bool) (appConfig, error) {
 	c.OIDC = oidclogin.Config{
 		Issuer: getenv("OIDC_ISSUER"), ClientID: getenv("OIDC_CLIENT_ID"), ClientSecret: getenv("OIDC_CLIENT_SECRET"),
 		RedirectURL: getenv("OIDC_REDIRECT_URL"), Audience: getenv("OIDC_AUDIENCE"), RoleClaim: e.String("OIDC_ROLE_CLAIM", "groups"),
+		ProviderURL: getenv("OIDC_PROVIDER_URL"), PostLogoutRedirectURL: getenv("OIDC_POST_LOGOUT_REDIRECT_URL"),
 		Scopes:      strings.Fields(strings.ReplaceAll(e.String("OIDC_SCOPES", "openid email profile"), ",", " ")),
 		AdminEmails: list(getenv("OIDC_ADMIN_EMAILS")), AllowedDomains: list(getenv("OIDC_ALLOWED_DOMAINS")),
 	}

@@ -44,6 +44,8 @@ func oidcRefuse(c *gin.Context, status int, title, message string) {
 //	@Param			return_to	query	string	false	"local path to go to after signing in"	default(/)
 //	@Success		302	"to the provider"
 //	@Failure		400	{object}	ErrorBody	"return_to is not a local path"
+//	@Failure		429	{object}	ErrorBody	"too many sign-ins from this address; see Retry-After"
+//	@Failure		503	"the provider cannot be reached; see Retry-After"
 //	@Router			/auth/oidc/login [get]
 func (s *Server) oidcLogin(c *gin.Context) {
 	returnTo := c.DefaultQuery("return_to", "/")
@@ -51,7 +53,13 @@ func (s *Server) oidcLogin(c *gin.Context) {
 		writeError(c, domain.Invalid(map[string]string{"return_to": "must be a local path starting with a single /"}))
 		return
 	}
-	authURL, state := s.oidc.Start(returnTo)
+	authURL, state, err := s.oidc.Start(c.Request.Context(), returnTo)
+	if err != nil {
+		logger(c).Warn("OpenID Provider unavailable", "issuer", s.oidc.Issuer(), "error", err.Error())
+		c.Header("Retry-After", "5")
+		oidcRefuse(c, http.StatusServiceUnavailable, "Sign-in unavailable", "The identity provider cannot be reached just now; try again in a moment.")
+		return
+	}
 	http.SetCookie(c.Writer, &http.Cookie{Name: oidcCookie, Value: state, Path: "/auth/oidc", MaxAge: int(oidclogin.StateTTL.Seconds()),
 		HttpOnly: true, Secure: s.secure(c), SameSite: http.SameSiteLaxMode})
 	c.Header("Cache-Control", "no-store")
@@ -69,6 +77,7 @@ func (s *Server) oidcLogin(c *gin.Context) {
 //	@Success		303	"signed in; see Location"
 //	@Failure		400	"unknown or expired sign-in"
 //	@Failure		403	"refused by the provider, or no role for this person"
+//	@Failure		429	{object}	ErrorBody	"too many sign-ins from this address; see Retry-After"
 //	@Router			/auth/oidc/callback [get]
 func (s *Server) oidcCallback(c *gin.Context) {
 	ctx := c.Request.Context()

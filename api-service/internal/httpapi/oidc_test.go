@@ -2,6 +2,8 @@ package httpapi_test
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -40,7 +42,7 @@ func withOIDC(t *testing.T, b *bundle) *oidcSite {
 			{Username: "stranger", Password: "stranger-password", Email: "s@elsewhere.example", Groups: []string{"mailing-admins"}, EmailVerified: &yes},
 			{Username: "nobody", Password: "nobody-password", Email: "nobody@corp.example", Groups: []string{"staff"}},
 		},
-		Clients: []devoidc.Client{{ID: "mailing-api", Secret: "test-secret-mailing-api", RedirectURIs: []string{callback}}},
+		Clients: []devoidc.Client{{ID: "mailing-api", Secret: "test-secret-mailing-api", RedirectURIs: []string{callback}, PostLogoutRedirectURIs: []string{srv.URL + "/"}}},
 	}})
 	rp, err := oidclogin.New(context.Background(), oidclogin.Config{
 		Issuer: issuer, ClientID: "mailing-api", ClientSecret: "test-secret-mailing-api", RedirectURL: callback,
@@ -142,7 +144,8 @@ func TestOIDCSignIn(t *testing.T) {
 	}
 	// The user row is keyed by issuer and subject: signing in again finds it.
 	users := items(t, b.must(http.StatusOK, "GET", "/api/users", nil))
-	if len(users) != 2 || users[1]["username"] != "olga@corp.example" || users[1]["role"] != "operator" {
+	if len(users) != 2 || users[1]["username"] != "olga@corp.example" || users[1]["role"] != "operator" ||
+		!strings.HasPrefix(fmt.Sprint(users[1]["issuer"]), "http://127.0.0.1:") || users[0]["issuer"] != nil {
 		t.Fatalf("users %v", users)
 	}
 	p2 := newPerson(t)
@@ -157,6 +160,57 @@ func TestOIDCSignIn(t *testing.T) {
 	// cookie is gone too).
 	if resp, _ := p.get(callback); resp.StatusCode != http.StatusBadRequest {
 		t.Fatalf("replayed callback: %d", resp.StatusCode)
+	}
+}
+
+// Signing out a person who came through the provider ends the session
+// here and sends the browser to the provider's end-session endpoint, which
+// brings it back to this site's root.
+func TestOIDCLogoutSignsOutAtTheProvider(t *testing.T) {
+	b := setup(t)
+	site := withOIDC(t, b)
+	p := newPerson(t)
+	if resp, _ := p.get(p.signIn(site, "olga", "olga-password")); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("callback: %d", resp.StatusCode)
+	}
+	base, _ := url.Parse(site.base)
+	csrf := ""
+	for _, c := range p.hc.Jar.Cookies(base) {
+		if c.Name == "mailing_csrf" {
+			csrf = c.Value
+		}
+	}
+	req, _ := http.NewRequest("POST", site.base+"/auth/logout", nil)
+	req.Header.Set("X-CSRF-Token", csrf)
+	resp, err := p.hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out struct {
+		EndSessionURL string `json:"end_session_url"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&out)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || err != nil || out.EndSessionURL == "" {
+		t.Fatalf("logout: %d %+v %v", resp.StatusCode, out, err)
+	}
+	if st, _ := p.session(site); st != http.StatusUnauthorized {
+		t.Fatalf("the session outlived the logout: %d", st)
+	}
+	// Follow the provider's redirects until they lead back to this site.
+	back := &http.Client{Jar: p.hc.Jar, CheckRedirect: func(req *http.Request, _ []*http.Request) error {
+		if req.URL.Host == base.Host {
+			return http.ErrUseLastResponse
+		}
+		return nil
+	}}
+	resp, err = back.Get(out.EndSessionURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if loc := resp.Header.Get("Location"); resp.StatusCode/100 != 3 || loc != site.base+"/" {
+		t.Fatalf("the provider's sign-out answered %d to %s, want a redirect to %s/", resp.StatusCode, loc, site.base)
 	}
 }
 
@@ -228,5 +282,32 @@ func TestOIDCLoginRefusesOpenRedirect(t *testing.T) {
 	resp, _ := p.get(site.base + "/auth/oidc/login?return_to=" + url.QueryEscape("//evil.example/"))
 	if resp.StatusCode != http.StatusBadRequest {
 		t.Fatalf("open redirect: %d", resp.StatusCode)
+	}
+}
+
+// With the provider unreachable the API still starts and serves; a sign-in
+// gets a page saying so with Retry-After, not a 500.
+func TestOIDCLoginWhileTheProviderIsDown(t *testing.T) {
+	b := setup(t)
+	dead := httptest.NewServer(http.NotFoundHandler())
+	dead.Close()
+	rp, err := oidclogin.New(context.Background(), oidclogin.Config{
+		Issuer: dead.URL + "/", ClientID: "mailing-api", ClientSecret: "s", RedirectURL: "http://app.example/auth/oidc/callback",
+		StateKey: []byte(testSecret),
+	})
+	if err != nil {
+		t.Fatalf("New with the provider down: %v", err)
+	}
+	api := httptest.NewServer(httpapi.New(httpapi.Config{
+		Stores: httpapi.PostgresStores(b.db), Log: slog.New(slog.NewJSONHandler(b.logs, nil)), Tokens: b.tokens, Authenticator: b.authn,
+		DefaultTimezone: "Europe/Moscow", Version: "test", OIDC: rp,
+	}))
+	t.Cleanup(api.Close)
+	resp, body := newPerson(t).get(api.URL + "/auth/oidc/login")
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" || !strings.Contains(body, "cannot be reached") {
+		t.Fatalf("sign-in with the provider down: %d Retry-After %q\n%s", resp.StatusCode, resp.Header.Get("Retry-After"), body)
+	}
+	if resp, _ := newPerson(t).get(api.URL + "/healthz"); resp.StatusCode != http.StatusOK {
+		t.Fatalf("healthz with the provider down: %d", resp.StatusCode)
 	}
 }

@@ -165,10 +165,12 @@ func (s *Server) login(c *gin.Context) {
 // logout godoc
 //
 //	@Summary		Sign out a browser
-//	@Description	Revokes the session the cookie carries and clears the session cookies. Needs the session's X-CSRF-Token. Without a session it only clears the cookies.
+//	@Description	Revokes the session the cookie carries and clears the session cookies. Needs the session's X-CSRF-Token. Without a session it only clears the cookies. A person signed in through the OpenID Provider gets 200 with the provider's end-session URL to send the browser to, so they are signed out there too; everyone else gets 204.
 //	@Tags			auth
+//	@Produce		json
 //	@Param			X-CSRF-Token	header	string	true	"the session's CSRF token"
-//	@Success		204
+//	@Success		200	{object}	LogoutResponse	"signed out here; sign out at the provider too"
+//	@Success		204	"signed out"
 //	@Failure		403	{object}	ErrorBody	"missing or wrong CSRF token"
 //	@Router			/auth/logout [post]
 func (s *Server) logout(c *gin.Context) {
@@ -176,6 +178,7 @@ func (s *Server) logout(c *gin.Context) {
 	ctx := c.Request.Context()
 	token := sessionToken(c)
 	_, sess, err := s.auth.Session(ctx, token)
+	endSession := ""
 	switch {
 	case errors.Is(err, auth.ErrUnauthenticated):
 	case err != nil:
@@ -185,13 +188,36 @@ func (s *Server) logout(c *gin.Context) {
 		writeError(c, domain.Errorf(domain.CodeForbidden, "missing or wrong %s header", csrfHeader))
 		return
 	default:
+		endSession = s.providerSignOut(c, sess.UserID)
 		if err := s.auth.EndSession(ctx, token); err != nil {
 			writeError(c, err)
 			return
 		}
 	}
 	s.clearSessionCookies(c)
+	if endSession != "" {
+		c.JSON(http.StatusOK, LogoutResponse{EndSessionURL: endSession})
+		return
+	}
 	c.Status(http.StatusNoContent)
+}
+
+// LogoutResponse sends the browser on to the OpenID Provider's sign-out.
+type LogoutResponse struct {
+	EndSessionURL string `json:"end_session_url" example:"https://sso.example.com/realms/mailing/protocol/openid-connect/logout?client_id=mailing-api&post_logout_redirect_uri=https%3A%2F%2Fmailing.example.com%2F"`
+}
+
+// providerSignOut is the provider's end-session URL when userID signed in
+// through it and it has one, else "".
+func (s *Server) providerSignOut(c *gin.Context, userID int64) string {
+	if s.oidc == nil {
+		return ""
+	}
+	u, err := s.accounts.User(c.Request.Context(), userID)
+	if err != nil || u.Issuer != s.oidc.Issuer() {
+		return ""
+	}
+	return s.oidc.EndSessionURL(c.Request.Context())
 }
 
 // currentSession godoc

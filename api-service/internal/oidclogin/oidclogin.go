@@ -15,7 +15,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
@@ -27,6 +30,14 @@ import (
 // Config is the relying party's settings (OIDC_*).
 type Config struct {
 	Issuer, ClientID, ClientSecret, RedirectURL string
+	// ProviderURL, when set, is where this service reaches the provider
+	// when that differs from the issuer the browser sees (containers
+	// reaching the provider by its service name): requests to the
+	// issuer's host go there instead.
+	ProviderURL string
+	// PostLogoutRedirectURL is where the provider sends the browser after
+	// signing it out; empty means the root of RedirectURL's site.
+	PostLogoutRedirectURL string
 	// Scopes default to openid, email, profile.
 	Scopes []string
 	// Audience the ID token must name; empty means ClientID.
@@ -44,20 +55,43 @@ type Config struct {
 	StateKey []byte
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// HTTPClient talks to the provider; nil means one with a 10 s timeout.
+	HTTPClient *http.Client
 }
 
-// RelyingParty runs sign-ins at one provider.
+// RelyingParty runs sign-ins at one provider. It discovers the provider
+// when first needed and again after a failure, so the API starts (and
+// keeps serving everything else) while the provider is unreachable.
 type RelyingParty struct {
-	cfg      Config
-	provider *oidc.Provider
-	verifier *oidc.IDTokenVerifier
-	oauth    oauth2.Config
+	cfg    Config
+	client *http.Client
+
+	mu        sync.Mutex
+	found     *discovered
+	lastTry   time.Time
+	lastError error
+}
+
+// discovered is what the provider's discovery document gave.
+type discovered struct {
+	provider   *oidc.Provider
+	verifier   *oidc.IDTokenVerifier
+	oauth      oauth2.Config
+	endSession string
 }
 
 // StateTTL bounds a sign-in from GET /auth/oidc/login to the callback.
 const StateTTL = 10 * time.Minute
 
-// New discovers the provider.
+// retryDiscovery spaces discovery attempts while the provider is down, so
+// a burst of sign-ins does not become a burst of requests to it.
+const retryDiscovery = 2 * time.Second
+
+// ErrUnavailable is a provider that cannot be reached or discovered now.
+var ErrUnavailable = errors.New("the identity provider cannot be reached")
+
+// New checks cfg and tries discovery once; a provider that is not up yet
+// is discovered later, on the first sign-in.
 func New(ctx context.Context, cfg Config) (*RelyingParty, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -71,23 +105,122 @@ func New(ctx context.Context, cfg Config) (*RelyingParty, error) {
 	if len(cfg.StateKey) < 32 {
 		return nil, errors.New("oidclogin: the state key must be at least 32 bytes")
 	}
-	p, err := oidc.NewProvider(ctx, cfg.Issuer)
-	if err != nil {
-		return nil, fmt.Errorf("discover the OpenID Provider %s: %w", cfg.Issuer, err)
+	issuer, err := url.Parse(cfg.Issuer)
+	if err != nil || issuer.Host == "" {
+		return nil, fmt.Errorf("oidclogin: the issuer %q is not an absolute URL", cfg.Issuer)
 	}
-	aud := cfg.Audience
-	if aud == "" {
-		aud = cfg.ClientID
+	client := cfg.HTTPClient
+	if client == nil {
+		client = &http.Client{Timeout: 10 * time.Second}
 	}
-	rp := &RelyingParty{cfg: cfg, provider: p, verifier: p.Verifier(&oidc.Config{ClientID: aud, Now: cfg.Now})}
-	rp.oauth = oauth2.Config{ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret, Endpoint: p.Endpoint(), RedirectURL: cfg.RedirectURL, Scopes: cfg.Scopes}
-	// Auto-detection would send a refused exchange again, spending the code.
-	rp.oauth.Endpoint.AuthStyle = oauth2.AuthStyleInHeader
+	if cfg.ProviderURL != "" {
+		to, err := url.Parse(cfg.ProviderURL)
+		if err != nil || to.Host == "" {
+			return nil, fmt.Errorf("oidclogin: the provider URL %q is not an absolute URL", cfg.ProviderURL)
+		}
+		c := *client
+		c.Transport = rewriteHost{from: issuer.Host, to: to, next: transportOf(client)}
+		client = &c
+	}
+	rp := &RelyingParty{cfg: cfg, client: client}
+	_, _ = rp.discover(ctx)
 	return rp, nil
+}
+
+// rewriteHost sends requests for the issuer's host to the provider URL.
+type rewriteHost struct {
+	from string
+	to   *url.URL
+	next http.RoundTripper
+}
+
+func (r rewriteHost) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.URL.Host == r.from {
+		req = req.Clone(req.Context())
+		req.URL.Scheme, req.URL.Host = r.to.Scheme, r.to.Host
+		req.Host = ""
+	}
+	return r.next.RoundTrip(req)
+}
+
+func transportOf(c *http.Client) http.RoundTripper {
+	if c.Transport != nil {
+		return c.Transport
+	}
+	return http.DefaultTransport
+}
+
+// ctx carries the HTTP client to go-oidc and x/oauth2.
+func (rp *RelyingParty) ctx(ctx context.Context) context.Context {
+	return oidc.ClientContext(ctx, rp.client)
+}
+
+// discover returns the provider's endpoints, fetching the discovery
+// document if it has not been fetched yet.
+func (rp *RelyingParty) discover(ctx context.Context) (*discovered, error) {
+	rp.mu.Lock()
+	defer rp.mu.Unlock()
+	if rp.found != nil {
+		return rp.found, nil
+	}
+	if now := rp.cfg.Now(); now.Sub(rp.lastTry) < retryDiscovery && rp.lastError != nil {
+		return nil, rp.lastError
+	}
+	rp.lastTry = rp.cfg.Now()
+	// The key set keeps this context for its later fetches of the JWKS:
+	// it must outlive the request that happened to discover.
+	p, err := oidc.NewProvider(rp.ctx(context.WithoutCancel(ctx)), rp.cfg.Issuer)
+	if err != nil {
+		rp.lastError = fmt.Errorf("%w: discovery at %s: %v", ErrUnavailable, rp.cfg.Issuer, err)
+		return nil, rp.lastError
+	}
+	aud := rp.cfg.Audience
+	if aud == "" {
+		aud = rp.cfg.ClientID
+	}
+	d := &discovered{provider: p, verifier: p.Verifier(&oidc.Config{ClientID: aud, Now: rp.cfg.Now})}
+	d.oauth = oauth2.Config{ClientID: rp.cfg.ClientID, ClientSecret: rp.cfg.ClientSecret, Endpoint: p.Endpoint(), RedirectURL: rp.cfg.RedirectURL, Scopes: rp.cfg.Scopes}
+	// Auto-detection would send a refused exchange again, spending the code.
+	d.oauth.Endpoint.AuthStyle = oauth2.AuthStyleInHeader
+	var meta struct {
+		EndSession string `json:"end_session_endpoint"`
+	}
+	if p.Claims(&meta) == nil {
+		d.endSession = meta.EndSession
+	}
+	rp.found, rp.lastError = d, nil
+	return d, nil
 }
 
 // Issuer is the provider's issuer.
 func (rp *RelyingParty) Issuer() string { return rp.cfg.Issuer }
+
+// EndSessionURL is where to send a browser to sign it out at the provider
+// too (OpenID Connect RP-Initiated Logout, identified by client_id), or ""
+// when the provider has no end-session endpoint or cannot be reached.
+func (rp *RelyingParty) EndSessionURL(ctx context.Context) string {
+	d, err := rp.discover(ctx)
+	if err != nil || d.endSession == "" {
+		return ""
+	}
+	u, err := url.Parse(d.endSession)
+	if err != nil {
+		return ""
+	}
+	back := rp.cfg.PostLogoutRedirectURL
+	if back == "" {
+		if r, err := url.Parse(rp.cfg.RedirectURL); err == nil {
+			back = (&url.URL{Scheme: r.Scheme, Host: r.Host, Path: "/"}).String()
+		}
+	}
+	q := u.Query()
+	q.Set("client_id", rp.cfg.ClientID)
+	if back != "" {
+		q.Set("post_logout_redirect_uri", back)
+	}
+	u.RawQuery = q.Encode()
+	return u.String()
+}
 
 // Pending is one sign-in between the redirect to the provider and the
 // callback, kept in a signed cookie.
@@ -100,14 +233,19 @@ type Pending struct {
 }
 
 // Start begins a sign-in that returns to returnTo: the provider's URL to
-// send the browser to, and the signed cookie value to keep meanwhile.
-func (rp *RelyingParty) Start(returnTo string) (authURL, cookie string) {
+// send the browser to, and the signed cookie value to keep meanwhile. It
+// fails with ErrUnavailable while the provider cannot be discovered.
+func (rp *RelyingParty) Start(ctx context.Context, returnTo string) (authURL, cookie string, err error) {
+	d, err := rp.discover(ctx)
+	if err != nil {
+		return "", "", err
+	}
 	p := Pending{State: rand.Text(), Nonce: rand.Text(), Verifier: oauth2.GenerateVerifier(), ReturnTo: returnTo,
 		Expires: rp.cfg.Now().Add(StateTTL).Unix()}
 	body, _ := json.Marshal(p)
 	payload := base64.RawURLEncoding.EncodeToString(body)
-	authURL = rp.oauth.AuthCodeURL(p.State, oidc.Nonce(p.Nonce), oauth2.S256ChallengeOption(p.Verifier))
-	return authURL, payload + "." + rp.sign(payload)
+	authURL = d.oauth.AuthCodeURL(p.State, oidc.Nonce(p.Nonce), oauth2.S256ChallengeOption(p.Verifier))
+	return authURL, payload + "." + rp.sign(payload), nil
 }
 
 func (rp *RelyingParty) sign(payload string) string {
@@ -148,7 +286,12 @@ type Identity struct {
 // the ID token (issuer, audience, expiry, nonce) and reads the person's
 // email and groups, from the ID token or else from userinfo.
 func (rp *RelyingParty) Finish(ctx context.Context, p Pending, code string) (Identity, error) {
-	tok, err := rp.oauth.Exchange(ctx, code, oauth2.VerifierOption(p.Verifier))
+	d, err := rp.discover(ctx)
+	if err != nil {
+		return Identity{}, err
+	}
+	ctx = rp.ctx(ctx)
+	tok, err := d.oauth.Exchange(ctx, code, oauth2.VerifierOption(p.Verifier))
 	if err != nil {
 		return Identity{}, fmt.Errorf("exchange the code: %w", err)
 	}
@@ -156,7 +299,7 @@ func (rp *RelyingParty) Finish(ctx context.Context, p Pending, code string) (Ide
 	if raw == "" {
 		return Identity{}, errors.New("the provider sent no ID token")
 	}
-	idt, err := rp.verifier.Verify(ctx, raw)
+	idt, err := d.verifier.Verify(ctx, raw)
 	if err != nil {
 		return Identity{}, fmt.Errorf("verify the ID token: %w", err)
 	}
@@ -169,7 +312,7 @@ func (rp *RelyingParty) Finish(ctx context.Context, p Pending, code string) (Ide
 	}
 	id := identityOf(idt.Subject, claims, rp.cfg.RoleClaim)
 	if id.Email == "" || claims[rp.cfg.RoleClaim] == nil {
-		if ui, err := rp.provider.UserInfo(ctx, oauth2.StaticTokenSource(tok)); err == nil {
+		if ui, err := d.provider.UserInfo(ctx, oauth2.StaticTokenSource(tok)); err == nil {
 			var more map[string]any
 			if ui.Claims(&more) == nil {
 				for k, v := range more {
