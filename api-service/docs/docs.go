@@ -2552,6 +2552,110 @@ const docTemplate = `{
                 }
             }
         },
+        "/api/settings": {
+            "get": {
+                "security": [
+                    {
+                        "OAuth2Password": []
+                    },
+                    {
+                        "Bearer": []
+                    }
+                ],
+                "description": "local_sign_in: whether usernames and passwords are accepted (POST /auth/login and /auth/token).",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "settings"
+                ],
+                "summary": "Read the deployment-wide settings",
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/domain.Settings"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
+                    "403": {
+                        "description": "needs the admin role",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    }
+                }
+            },
+            "patch": {
+                "security": [
+                    {
+                        "OAuth2Password": []
+                    },
+                    {
+                        "Bearer": []
+                    }
+                ],
+                "description": "Omitted fields stay as they are; a change is an audit event (settings.updated). Turning local_sign_in off refuses every username and password sign-in at once, on every replica — sessions, tokens and API keys already issued keep working until they expire or are revoked. It is refused (409) unless an OpenID Provider is configured and has signed in at least one enabled admin, so nobody is locked out; ` + "`" + `api local-sign-in on` + "`" + ` on the server turns it back on.",
+                "consumes": [
+                    "application/json"
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "settings"
+                ],
+                "summary": "Change the deployment-wide settings",
+                "parameters": [
+                    {
+                        "description": "the settings to change",
+                        "name": "settings",
+                        "in": "body",
+                        "required": true,
+                        "schema": {
+                            "$ref": "#/definitions/domain.SettingsChange"
+                        }
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/domain.Settings"
+                        }
+                    },
+                    "400": {
+                        "description": "Bad Request",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
+                    "403": {
+                        "description": "needs the admin role",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
+                    "409": {
+                        "description": "turning local sign-in off would lock every admin out",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    }
+                }
+            }
+        },
         "/api/tags": {
             "get": {
                 "security": [
@@ -3476,6 +3580,12 @@ const docTemplate = `{
                             "$ref": "#/definitions/internal_httpapi.ErrorBody"
                         }
                     },
+                    "403": {
+                        "description": "local sign-in is turned off: sign in through the identity provider",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
                     "429": {
                         "description": "too many attempts; see Retry-After",
                         "schema": {
@@ -3606,6 +3716,26 @@ const docTemplate = `{
                 }
             }
         },
+        "/auth/providers": {
+            "get": {
+                "description": "For a sign-in page: whether username and password sign-in is on, and the OpenID Provider to offer, if any. Needs no credentials.",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "auth"
+                ],
+                "summary": "How to sign in here",
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ProvidersResponse"
+                        }
+                    }
+                }
+            }
+        },
         "/auth/session": {
             "get": {
                 "description": "The principal the session cookie (or a bearer credential) proves, for a UI to show.",
@@ -3677,7 +3807,7 @@ const docTemplate = `{
                         }
                     },
                     "400": {
-                        "description": "invalid_request, invalid_grant or unsupported_grant_type",
+                        "description": "invalid_request, invalid_grant, unsupported_grant_type, or unauthorized_client while local sign-in is turned off",
                         "schema": {
                             "$ref": "#/definitions/internal_httpapi.OAuthError"
                         }
@@ -4379,6 +4509,28 @@ const docTemplate = `{
                 "RoleAdmin"
             ]
         },
+        "domain.Settings": {
+            "type": "object",
+            "properties": {
+                "local_sign_in": {
+                    "description": "LocalSignIn says whether usernames and passwords are accepted\n(POST /auth/login and /auth/token). Off, people sign in only\nthrough the OpenID Provider; API keys work either way.",
+                    "type": "boolean",
+                    "example": true
+                },
+                "updated_at": {
+                    "type": "string"
+                }
+            }
+        },
+        "domain.SettingsChange": {
+            "type": "object",
+            "properties": {
+                "local_sign_in": {
+                    "type": "boolean",
+                    "example": false
+                }
+            }
+        },
         "domain.StatusCounts": {
             "type": "object",
             "properties": {
@@ -4879,6 +5031,19 @@ const docTemplate = `{
                 }
             }
         },
+        "internal_httpapi.OIDCProvider": {
+            "type": "object",
+            "properties": {
+                "issuer": {
+                    "type": "string",
+                    "example": "https://sso.example.com/realms/mailing"
+                },
+                "login_url": {
+                    "type": "string",
+                    "example": "/auth/oidc/login"
+                }
+            }
+        },
         "internal_httpapi.PasswordInput": {
             "type": "object",
             "properties": {
@@ -4919,6 +5084,24 @@ const docTemplate = `{
                 "via": {
                     "type": "string",
                     "example": "session"
+                }
+            }
+        },
+        "internal_httpapi.ProvidersResponse": {
+            "type": "object",
+            "properties": {
+                "local_sign_in": {
+                    "description": "LocalSignIn: POST /auth/login with a username and password works.",
+                    "type": "boolean",
+                    "example": true
+                },
+                "oidc": {
+                    "description": "OIDC is the OpenID Provider, when one is configured.",
+                    "allOf": [
+                        {
+                            "$ref": "#/definitions/internal_httpapi.OIDCProvider"
+                        }
+                    ]
                 }
             }
         },
@@ -5057,7 +5240,7 @@ var SwaggerInfo = &swag.Spec{
 	BasePath:         "/",
 	Schemes:          []string{},
 	Title:            "Mailing service API",
-	Description:      "Operators keep a customer directory and create mailouts that target customers by tag and mobile operator code; the service delivers one message per matching customer to an external sending API and reports statistics.\nEvery /api route needs Authorization: Bearer with a token from POST /auth/token (OAuth2 password grant) or an integrator's API key (mk_live_…, from POST /api/keys), and a role: viewer reads; operator also changes customers, mailouts, imports and reference data and cancels mailouts; admin also manages users and keys. Each operation's 403 says the role it needs. Errors have one shape: {\"error\": {\"code\", \"message\", \"fields\"}}. Lists are keyset-paginated: pass the \"next\" value of a page as ?after= to get the following one.\nMessages are read-only: they are delivery records written by the sender, and editing them would falsify the statistics.",
+	Description:      "Operators keep a customer directory and create mailouts that target customers by tag and mobile operator code; the service delivers one message per matching customer to an external sending API and reports statistics.\nEvery /api route needs Authorization: Bearer with a token from POST /auth/token (OAuth2 password grant) or an integrator's API key (mk_live_…, from POST /api/keys), and a role: viewer reads; operator also changes customers, mailouts, imports and reference data and cancels mailouts; admin also manages users, keys and settings. Each operation's 403 says the role it needs. Errors have one shape: {\"error\": {\"code\", \"message\", \"fields\"}}. Lists are keyset-paginated: pass the \"next\" value of a page as ?after= to get the following one.\nMessages are read-only: they are delivery records written by the sender, and editing them would falsify the statistics.",
 	InfoInstanceName: "swagger",
 	SwaggerTemplate:  docTemplate,
 	LeftDelim:        "{{",

@@ -26,6 +26,7 @@ const (
 	AuditSignIn            = "auth.signed_in"
 	AuditSignInFailed      = "auth.sign_in_failed"
 	AuditSignOut           = "auth.signed_out"
+	AuditSettingsUpdated   = "settings.updated"
 )
 
 // Audited object types.
@@ -38,6 +39,7 @@ const (
 	AuditObjectTag       = "tag"
 	AuditObjectUser      = "user"
 	AuditObjectKey       = "key"
+	AuditObjectSettings  = "settings"
 )
 
 // AuditAction names the action verb on objects of objectType:

@@ -89,3 +89,15 @@ func (s *Sessions) Revoke(ctx context.Context, id string, at time.Time) error {
 		return audit(ctx, tx, domain.AuditSignOut, domain.AuditObjectUser, users[0], nil)
 	})
 }
+
+// DeleteEnded deletes up to limit sessions that ended (expired, idled
+// out or were revoked) before cutoff, and says how many it deleted; a
+// sweeper calls it until it deletes fewer than limit.
+func (s *Sessions) DeleteEnded(ctx context.Context, cutoff time.Time, limit int) (int64, error) {
+	// idle_expires_at never passes expires_at, so it alone says when an
+	// unrevoked session ended.
+	res := s.db.q(ctx).Exec(`DELETE FROM sessions WHERE id IN (
+		SELECT id FROM sessions WHERE idle_expires_at < ? OR revoked_at < ? LIMIT ?)`,
+		cutoff, cutoff, limit)
+	return res.RowsAffected, translate(res.Error, "sessions")
+}

@@ -247,3 +247,12 @@ func (s *Users) SignInExternal(ctx context.Context, in ExternalUser) (domain.Use
 	})
 	return out, err
 }
+
+// EnabledAdminsFrom counts the enabled admins the OpenID Provider issuer
+// signs in.
+func (s *Users) EnabledAdminsFrom(ctx context.Context, issuer string) (int64, error) {
+	var n int64
+	err := s.db.q(ctx).Raw(`SELECT count(*) FROM users WHERE role = ? AND disabled_at IS NULL AND oidc_issuer = ?`,
+		string(domain.RoleAdmin), issuer).Scan(&n).Error
+	return n, translate(err, "users")
+}

@@ -1,10 +1,11 @@
 // Command api serves the mailing service's HTTP API; "api migrate" applies
-// the database migrations and exits.
+// the database migrations and exits; "api local-sign-in on|off" turns
+// username and password sign-in on or off.
 //
 //	@title						Mailing service API
 //	@version					1.0
 //	@description				Operators keep a customer directory and create mailouts that target customers by tag and mobile operator code; the service delivers one message per matching customer to an external sending API and reports statistics.
-//	@description				Every /api route needs Authorization: Bearer with a token from POST /auth/token (OAuth2 password grant) or an integrator's API key (mk_live_…, from POST /api/keys), and a role: viewer reads; operator also changes customers, mailouts, imports and reference data and cancels mailouts; admin also manages users and keys. Each operation's 403 says the role it needs. Errors have one shape: {"error": {"code", "message", "fields"}}. Lists are keyset-paginated: pass the "next" value of a page as ?after= to get the following one.
+//	@description				Every /api route needs Authorization: Bearer with a token from POST /auth/token (OAuth2 password grant) or an integrator's API key (mk_live_…, from POST /api/keys), and a role: viewer reads; operator also changes customers, mailouts, imports and reference data and cancels mailouts; admin also manages users, keys and settings. Each operation's 403 says the role it needs. Errors have one shape: {"error": {"code", "message", "fields"}}. Lists are keyset-paginated: pass the "next" value of a page as ?after= to get the following one.
 //	@description				Messages are read-only: they are delivery records written by the sender, and editing them would falsify the statistics.
 //	@BasePath					/
 //	@securityDefinitions.oauth2.password	OAuth2Password
@@ -58,7 +59,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return serve(ctx, cfg, log)
 	case "migrate":
 		return migrate(ctx, cfg, log)
+	case "local-sign-in":
+		return localSignIn(ctx, cfg, log, args[1:], stdout)
 	default:
-		return fmt.Errorf("unknown command %q: want serve (default) or migrate", cmd)
+		return fmt.Errorf("unknown command %q: want serve (default), migrate or local-sign-in on|off", cmd)
 	}
 }

@@ -80,6 +80,12 @@ func serve(ctx context.Context, cfg appConfig, log *slog.Logger) error {
 		rel.Run(relayCtx)
 	}()
 	defer func() { stopRelay(); <-relayDone }()
+	sweepDone := make(chan struct{})
+	go func() {
+		defer close(sweepDone)
+		sweepSessions(relayCtx, postgres.NewSessions(db), log)
+	}()
+	defer func() { stopRelay(); <-sweepDone }()
 
 	var rp *oidclogin.RelyingParty
 	if cfg.OIDC.Issuer != "" {

@@ -53,6 +53,12 @@ type Config struct {
 	Keys  KeyStore
 	// Audit records sign-ins and failed sign-ins; nil records nothing.
 	Audit Recorder
+	// Settings holds whether local sign-in is on; nil means always on.
+	Settings SettingsStore
+	// Admins and OIDCIssuer (the configured OpenID Provider, if any) say
+	// whether local sign-in may be turned off.
+	Admins     AdminCounter
+	OIDCIssuer string
 	// Sync is told about changes that refuse credentials; nil runs them
 	// as they are (nothing is cached).
 	Sync Syncer
@@ -168,7 +174,17 @@ var ErrSignIn = errors.New("wrong username or password")
 // An unknown user, a wrong password and a disabled user fail alike, after
 // the same bcrypt comparison, so the answer says nothing about which
 // usernames exist.
+//
+// While local sign-in is turned off every attempt fails with
+// ErrLocalSignInOff, before any password is looked at.
 func (s *Service) SignIn(ctx context.Context, username, password string, via domain.AuthMethod) (domain.User, error) {
+	on, err := s.localSignInAllowed(ctx)
+	if err != nil {
+		return domain.User{}, err
+	}
+	if !on {
+		return domain.User{}, ErrLocalSignInOff
+	}
 	u, hash, err := s.cfg.Users.Credentials(ctx, username)
 	if err != nil {
 		return domain.User{}, err

@@ -3,7 +3,9 @@ package httpapi
 import (
 	"context"
 	"html/template"
+	"math"
 	"net/http"
+	"strconv"
 
 	"github.com/gin-gonic/gin"
 
@@ -33,6 +35,20 @@ func oidcRefuse(c *gin.Context, status int, title, message string) {
 	c.Status(status)
 	c.Header("Content-Type", "text/html; charset=utf-8")
 	_ = oidcPage.Execute(c.Writer, map[string]string{"Title": title, "Message": message})
+	c.Abort()
+}
+
+// limitOIDC refuses a client address that starts or finishes sign-ins
+// faster than a person does, so neither the provider nor the database
+// behind the callback can be flooded through this API.
+func (s *Server) limitOIDC(c *gin.Context) {
+	ok, wait := s.oidcLimit.Allow("oidc\x00" + c.ClientIP())
+	if ok {
+		return
+	}
+	c.Header("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+	logger(c).Warn("OpenID sign-in rate limited", "client_ip", c.ClientIP())
+	writeError(c, domain.Errorf(domain.CodeTooManyRequests, "too many sign-ins from this address; retry later"))
 	c.Abort()
 }
 

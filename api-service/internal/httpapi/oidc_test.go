@@ -13,7 +13,9 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
+	"mailing/api-service/internal/auth"
 	"mailing/api-service/internal/devoidc"
 	"mailing/api-service/internal/devoidc/devoidctest"
 	"mailing/api-service/internal/httpapi"
@@ -309,5 +311,38 @@ func TestOIDCLoginWhileTheProviderIsDown(t *testing.T) {
 	}
 	if resp, _ := newPerson(t).get(api.URL + "/healthz"); resp.StatusCode != http.StatusOK {
 		t.Fatalf("healthz with the provider down: %d", resp.StatusCode)
+	}
+}
+
+// A client address starting or finishing sign-ins faster than a person
+// does is refused with 429 and Retry-After, before the provider or the
+// database is asked anything; another address is not.
+func TestOIDCSignInsAreRateLimited(t *testing.T) {
+	b := setup(t)
+	dead := httptest.NewServer(http.NotFoundHandler())
+	dead.Close()
+	rp, err := oidclogin.New(context.Background(), oidclogin.Config{
+		Issuer: dead.URL + "/", ClientID: "mailing-api", ClientSecret: "s", RedirectURL: "http://app.example/auth/oidc/callback",
+		StateKey: []byte(testSecret),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	api := httptest.NewServer(httpapi.New(httpapi.Config{
+		Stores: httpapi.PostgresStores(b.db), Log: slog.New(slog.NewJSONHandler(b.logs, nil)), Tokens: b.tokens, Authenticator: b.authn,
+		DefaultTimezone: "Europe/Moscow", Version: "test", OIDC: rp, OIDCLimiter: auth.NewLimiter(time.Hour, 3),
+	}))
+	t.Cleanup(api.Close)
+	p := newPerson(t)
+	for i, path := range []string{"/auth/oidc/login", "/auth/oidc/callback?state=x&code=y", "/auth/oidc/login"} {
+		if resp, _ := p.get(api.URL + path); resp.StatusCode == http.StatusTooManyRequests {
+			t.Fatalf("attempt %d refused: %d", i+1, resp.StatusCode)
+		}
+	}
+	for _, path := range []string{"/auth/oidc/login", "/auth/oidc/callback?state=x&code=y"} {
+		resp, body := p.get(api.URL + path)
+		if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" || !strings.Contains(body, `"too_many_requests"`) {
+			t.Errorf("%s past the limit: %d Retry-After %q %s", path, resp.StatusCode, resp.Header.Get("Retry-After"), body)
+		}
 	}
 }

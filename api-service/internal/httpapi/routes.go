@@ -35,9 +35,10 @@ func (s *Server) routes() {
 	r.POST("/auth/login", s.login)
 	r.POST("/auth/logout", s.logout)
 	r.GET("/auth/session", s.currentSession)
+	r.GET("/auth/providers", s.signInProviders)
 	if s.oidc != nil {
-		r.GET("/auth/oidc/login", s.oidcLogin)
-		r.GET("/auth/oidc/callback", s.oidcCallback)
+		r.GET("/auth/oidc/login", s.limitOIDC, s.oidcLogin)
+		r.GET("/auth/oidc/callback", s.limitOIDC, s.oidcCallback)
 	}
 
 	api := r.Group("/api", s.authorize)
@@ -115,6 +116,8 @@ func (s *Server) apiRoutes() []apiRoute {
 		{"POST", "/users/:id/password", admin, s.resetPassword},
 		{"POST", "/keys", admin, s.createKey},
 		{"GET", "/keys", admin, s.listKeys},
+		{"GET", "/settings", admin, s.getSettings},
+		{"PATCH", "/settings", admin, s.patchSettings},
 		{"DELETE", "/keys/:id", admin, s.revokeKey},
 		{"GET", "/audit", admin, s.listAudit},
 	}

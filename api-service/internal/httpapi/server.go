@@ -27,8 +27,12 @@ type Config struct {
 	Tokens *auth.Tokens
 	// Authenticator proves who calls /api; nil builds one over Stores
 	// without a feed of changes, which caches nothing.
-	Authenticator   *auth.Authenticator
-	LoginLimiter    *auth.Limiter
+	Authenticator *auth.Authenticator
+	LoginLimiter  *auth.Limiter
+	// OIDCLimiter limits sign-ins through the OpenID Provider (the
+	// redirect and the callback) per client address; nil means a burst
+	// of 30, then one a second.
+	OIDCLimiter     *auth.Limiter
 	DefaultTimezone string
 	Version         string
 	// ImportMaxBytes bounds a bulk import body; zero means 512 MiB.
@@ -61,6 +65,7 @@ type Server struct {
 	log       *slog.Logger
 	tokens    *auth.Tokens
 	limiter   *auth.Limiter
+	oidcLimit *auth.Limiter
 	version   string
 	now       func() time.Time
 	engine    *gin.Engine
@@ -83,7 +88,7 @@ func New(cfg Config) *Server {
 	s := &Server{
 		refs: cfg.Stores.Refs, stats: cfg.Stores.Stats,
 		health: cfg.Stores.Health, auth: cfg.Authenticator, audit: cfg.Stores.Audit,
-		log: cfg.Log, tokens: cfg.Tokens, limiter: cfg.LoginLimiter,
+		log: cfg.Log, tokens: cfg.Tokens, limiter: cfg.LoginLimiter, oidcLimit: cfg.OIDCLimiter,
 		version: cfg.Version, now: cfg.Now,
 		metrics: cfg.Metrics, scrape: cfg.MetricsHandler, forwardedProto: cfg.TrustForwardedProto,
 		oidc: cfg.OIDC, external: cfg.Stores.External,
@@ -107,7 +112,15 @@ func New(cfg Config) *Server {
 		s.auth = auth.NewAuthenticator(auth.AuthenticatorConfig{Tokens: cfg.Tokens, Users: cfg.Stores.Users, Keys: cfg.Stores.Keys, Sessions: cfg.Stores.Sessions, Log: cfg.Log})
 	}
 	// Credentials live on the wall clock, whatever clock mailouts keep.
-	s.accounts = accounts.New(accounts.Config{Users: cfg.Stores.Users, Keys: cfg.Stores.Keys, Audit: cfg.Stores.Audit, Sync: s.auth, Log: cfg.Log})
+	ac := accounts.Config{Users: cfg.Stores.Users, Keys: cfg.Stores.Keys, Audit: cfg.Stores.Audit, Sync: s.auth, Log: cfg.Log,
+		Settings: cfg.Stores.Settings, Admins: cfg.Stores.Users}
+	if cfg.OIDC != nil {
+		ac.OIDCIssuer = cfg.OIDC.Issuer()
+	}
+	s.accounts = accounts.New(ac)
+	if s.oidcLimit == nil {
+		s.oidcLimit = auth.NewLimiter(time.Second, 30)
+	}
 	if s.limiter == nil {
 		s.limiter = auth.NewLimiter(time.Second, 10)
 	}

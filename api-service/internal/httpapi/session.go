@@ -108,6 +108,7 @@ func localPath(p string) bool {
 //	@Success		303			"signed in; see Location"
 //	@Failure		400			{object}	ErrorBody	"missing fields, a return_to that is not a local path"
 //	@Failure		401			{object}	ErrorBody	"wrong username or password"
+//	@Failure		403			{object}	ErrorBody	"local sign-in is turned off: sign in through the identity provider"
 //	@Failure		429			{object}	ErrorBody	"too many attempts; see Retry-After"
 //	@Router			/auth/login [post]
 func (s *Server) login(c *gin.Context) {
@@ -136,6 +137,10 @@ func (s *Server) login(c *gin.Context) {
 	if errors.Is(err, accounts.ErrSignIn) {
 		logger(c).Warn("login failed", "username", req.Username)
 		writeError(c, domain.Errorf(domain.CodeUnauthorized, "wrong username or password"))
+		return
+	}
+	if errors.Is(err, accounts.ErrLocalSignInOff) {
+		writeError(c, domain.Errorf(domain.CodeForbidden, "%s", err.Error()))
 		return
 	}
 	if err != nil {

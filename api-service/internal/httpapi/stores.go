@@ -51,6 +51,7 @@ type StatsStore interface {
 // the local users.
 type UserStore interface {
 	accounts.UserStore
+	accounts.AdminCounter
 }
 
 // KeyStore is what authentication and key management need of the API
@@ -82,6 +83,7 @@ type Stores struct {
 	Sessions  auth.SessionStore
 	External  ExternalUserStore
 	Audit     AuditStore
+	Settings  accounts.SettingsStore
 	Health    Pinger
 }
 
@@ -89,6 +91,7 @@ type Stores struct {
 func PostgresStores(db *postgres.DB) Stores {
 	return Stores{
 		Customers: postgres.NewCustomers(db), Refs: postgres.NewRefs(db), Mailouts: postgres.NewMailouts(db),
-		Stats: postgres.NewStats(db), Users: postgres.NewUsers(db), Keys: postgres.NewKeys(db), Sessions: postgres.NewSessions(db), External: postgres.NewUsers(db), Audit: postgres.NewAudit(db), Health: db,
+		Stats: postgres.NewStats(db), Users: postgres.NewUsers(db), Keys: postgres.NewKeys(db), Sessions: postgres.NewSessions(db), External: postgres.NewUsers(db), Audit: postgres.NewAudit(db),
+		Settings: postgres.NewSettings(db), Health: db,
 	}
 }

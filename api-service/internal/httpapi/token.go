@@ -50,7 +50,7 @@ type tokenRequest struct {
 //	@Param			username	formData	string	true	"user name"
 //	@Param			password	formData	string	true	"password"
 //	@Success		200			{object}	TokenResponse
-//	@Failure		400			{object}	OAuthError	"invalid_request, invalid_grant or unsupported_grant_type"
+//	@Failure		400			{object}	OAuthError	"invalid_request, invalid_grant, unsupported_grant_type, or unauthorized_client while local sign-in is turned off"
 //	@Failure		429			{object}	OAuthError	"too many attempts; see Retry-After"
 //	@Router			/auth/token [post]
 func (s *Server) token(c *gin.Context) {
@@ -81,6 +81,10 @@ func (s *Server) token(c *gin.Context) {
 		// user: nothing tells which usernames exist.
 		logger(c).Warn("login failed", "username", req.Username)
 		c.JSON(http.StatusBadRequest, OAuthError{Error: "invalid_grant", ErrorDescription: "wrong username or password"})
+		return
+	}
+	if errors.Is(err, accounts.ErrLocalSignInOff) {
+		c.JSON(http.StatusBadRequest, OAuthError{Error: "unauthorized_client", ErrorDescription: err.Error()})
 		return
 	}
 	if err != nil {
