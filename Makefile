@@ -13,6 +13,12 @@ SWAG_FLAGS := init -g cmd/api/main.go --parseDependency --parseInternal --output
 # Development configuration of `make run`: a fixed dev JWT secret and a
 # documented admin account. Never use these values in production.
 DEV_ENV := APP_ENV=dev ADMIN_USERNAME=admin ADMIN_PASSWORD=admin-password LOG_FORMAT=text
+# The API's OpenID sign-in through dev-oidc: the client, secret and
+# redirect URI of deploy/dev-oidc/users.json and its groups mapped to
+# roles. Public development values, like everything in that file.
+DEV_OIDC_ENV := OIDC_ISSUER=http://localhost:8091/ OIDC_CLIENT_ID=mailing-api \
+	OIDC_CLIENT_SECRET=public-dev-secret-mailing-api OIDC_REDIRECT_URL=http://localhost:8080/auth/oidc/callback \
+	OIDC_ROLE_MAP=mailing-admins=admin,mailing-operators=operator,mailing-viewers=viewer
 
 .PHONY: build run migrate test lint docs docs-check fmt clean bench
 
@@ -27,7 +33,9 @@ migrate: build
 	$(DEV_ENV) bin/api migrate
 
 # Starts probe-sim (the external API stand-in), the development OpenID
-# Provider, one worker and the API together; Ctrl-C stops all four.
+# Provider, one worker and the API together, signing people in through
+# that provider; prints where everything is once the ports answer. Ctrl-C
+# stops all four.
 run: build
 	$(DEV_ENV) bin/api migrate
 	@trap 'kill $$(jobs -p) 2>/dev/null; wait' INT TERM EXIT; \
@@ -35,8 +43,25 @@ run: build
 	bin/probe-sim & \
 	LOG_FORMAT=text bin/dev-oidc & \
 	$(DEV_ENV) bin/worker & \
-	$(DEV_ENV) bin/api & \
+	$(DEV_ENV) $(DEV_OIDC_ENV) bin/api & \
+	up=; for i in $$(seq 150); do \
+		if (: </dev/tcp/127.0.0.1/8080 && : </dev/tcp/127.0.0.1/8091 && : </dev/tcp/127.0.0.1/8090) 2>/dev/null; then up=1; break; fi; \
+		sleep 0.2; \
+	done; \
+	if [ -n "$$up" ]; then $(RUN_BANNER); else echo '== :8080, :8091 or :8090 still does not answer after 30 s: see the log above'; fi; \
 	wait
+
+# What `make run` prints once it is up.
+RUN_BANNER := printf '%s\n' '' \
+	'== mailing is running; Ctrl-C stops everything' \
+	'   API         http://localhost:8080 (Swagger UI at http://localhost:8080/docs/)' \
+	'   local admin admin / admin-password' \
+	'   sign in     http://localhost:8080/auth/oidc/login, through dev-oidc at http://localhost:8091/, as' \
+	'               admin / public-dev-password-admin (role admin)' \
+	'               operator / public-dev-password-operator (role operator)' \
+	'               viewer / public-dev-password-viewer (role viewer)' \
+	'   probe-sim   http://localhost:8090 (what reached it: curl localhost:8090/control/deliveries)' \
+	''
 
 # Measures the whole service against the physical limit on this machine:
 # its own database, broker prefix, probe-sim, API and workers; prints a

@@ -50,7 +50,7 @@ func service(t testing.TB, p *types.Project, name string) types.ServiceConfig {
 
 func TestComposeHasTheWholeSystem(t *testing.T) {
 	p := loadCompose(t, nil)
-	want := []string{"postgres", "rabbitmq", "migrate", "api", "worker", "probe-sim", "prometheus"}
+	want := []string{"postgres", "rabbitmq", "migrate", "api", "worker", "probe-sim", "dev-oidc", "prometheus"}
 	if got := p.ServiceNames(); !sameSet(got, want) {
 		t.Errorf("services %v, want %v", got, want)
 	}
@@ -82,7 +82,7 @@ func TestComposeStartsInOrder(t *testing.T) {
 	p := loadCompose(t, nil)
 	want := map[string]map[string]string{
 		"migrate": {"postgres": types.ServiceConditionHealthy},
-		"api":     {"migrate": types.ServiceConditionCompletedSuccessfully, "rabbitmq": types.ServiceConditionHealthy},
+		"api":     {"migrate": types.ServiceConditionCompletedSuccessfully, "rabbitmq": types.ServiceConditionHealthy, "dev-oidc": types.ServiceConditionHealthy},
 		"worker":  {"migrate": types.ServiceConditionCompletedSuccessfully, "rabbitmq": types.ServiceConditionHealthy},
 	}
 	for name, deps := range want {
@@ -93,7 +93,7 @@ func TestComposeStartsInOrder(t *testing.T) {
 			}
 		}
 	}
-	for _, name := range []string{"postgres", "rabbitmq", "api", "worker", "probe-sim"} {
+	for _, name := range []string{"postgres", "rabbitmq", "api", "worker", "probe-sim", "dev-oidc"} {
 		hc := service(t, p, name).HealthCheck
 		if hc == nil || hc.Disable || len(hc.Test) < 2 {
 			t.Errorf("%s has no healthcheck", name)
@@ -217,6 +217,12 @@ func TestComposeSetsOnlyKnownVariables(t *testing.T) {
 		flag := strings.ToLower(strings.ReplaceAll(strings.TrimPrefix(k, "PROBE_SIM_"), "_", "-"))
 		if !strings.HasPrefix(k, "LOG_") && (!strings.HasPrefix(k, "PROBE_SIM_") || !flags[flag]) {
 			t.Errorf("probe-sim: %s sets no flag of probe-sim", k)
+		}
+	}
+	devVars := devOIDCVars(t)
+	for k := range service(t, p, "dev-oidc").Environment {
+		if !devVars[k] {
+			t.Errorf("dev-oidc: %s is not in the Settings table of docs/dev-oidc.md", k)
 		}
 	}
 }

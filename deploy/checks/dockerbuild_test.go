@@ -34,6 +34,7 @@ type goBuild struct {
 	dir      string   // container directory it ran in (after cd and -C)
 	output   string   // container path of -o
 	packages []string // package arguments
+	tags     string   // -tags
 	env      []string // environment of the run
 }
 
@@ -88,7 +89,7 @@ func replayBuildStages(t testing.TB) (map[string]*replayedStage, error) {
 	}
 	replayed.tmp = tmp
 	out := map[string]*replayedStage{}
-	for _, target := range targets {
+	for _, target := range imageTargets {
 		for _, s := range d.lineage(t, target) {
 			for _, c := range s.Commands {
 				cp, ok := c.(*instructions.CopyCommand)
@@ -332,7 +333,12 @@ func (s *replayedStage) runGo(st *stageState, cwd string, assigned, argv []strin
 			b.output = containerPath(b.dir, args[i+1])
 			args[i+1] = s.host(b.output)
 			i++
-		case args[i] == "-ldflags" || args[i] == "-tags" || args[i] == "-gcflags":
+		case args[i] == "-tags" && i+1 < len(args):
+			b.tags = args[i+1]
+			i++
+		case strings.HasPrefix(args[i], "-tags="):
+			b.tags = strings.TrimPrefix(args[i], "-tags=")
+		case args[i] == "-ldflags" || args[i] == "-gcflags":
 			i++
 		case strings.HasPrefix(args[i], "-"):
 		case sub == "":

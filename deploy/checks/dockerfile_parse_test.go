@@ -82,20 +82,22 @@ func (d *dockerfile) baseImage(t testing.TB, name string) string {
 }
 
 // effective returns what a target's image configuration ends up with:
-// the last USER, ENTRYPOINT and HEALTHCHECK and every LABEL and EXPOSE,
-// through the stages it derives from.
+// the last USER, ENTRYPOINT and HEALTHCHECK and every LABEL, ENV and
+// EXPOSE, through the stages it derives from.
 type imageConfig struct {
 	user        string
 	entrypoint  *instructions.EntrypointCommand
 	healthcheck *instructions.HealthCheckCommand
 	labels      map[string]string
+	env         map[string]string
 	exposed     []string
-	copied      []string // destination paths of COPY instructions
+	copied      []string          // destination paths of COPY instructions
+	fromContext map[string]string // destination to source of the COPYs from the build context
 }
 
 func (d *dockerfile) effective(t testing.TB, name string) imageConfig {
 	t.Helper()
-	cfg := imageConfig{labels: map[string]string{}}
+	cfg := imageConfig{labels: map[string]string{}, env: map[string]string{}, fromContext: map[string]string{}}
 	chain := d.lineage(t, name)
 	for i := len(chain) - 1; i >= 0; i-- {
 		for _, c := range chain[i].Commands {
@@ -110,11 +112,19 @@ func (d *dockerfile) effective(t testing.TB, name string) imageConfig {
 				for _, kv := range c.Labels {
 					cfg.labels[kv.Key] = kv.Value
 				}
+			case *instructions.EnvCommand:
+				for _, kv := range c.Env {
+					cfg.env[kv.Key] = kv.Value
+				}
 			case *instructions.ExposeCommand:
 				cfg.exposed = append(cfg.exposed, c.Ports...)
 			case *instructions.CopyCommand:
 				for _, src := range c.SourcePaths {
-					cfg.copied = append(cfg.copied, copyDest(c.DestPath, src, len(c.SourcePaths)))
+					dest := copyDest(c.DestPath, src, len(c.SourcePaths))
+					cfg.copied = append(cfg.copied, dest)
+					if c.From == "" {
+						cfg.fromContext[dest] = src
+					}
 				}
 			}
 		}

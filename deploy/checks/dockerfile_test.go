@@ -17,7 +17,7 @@ import (
 )
 
 // What each target serves on, as the compose file and manifests expect.
-var targetPorts = map[string]string{"api": "8080", "worker": "9090", "probe-sim": "8090"}
+var targetPorts = map[string]string{"api": "8080", "worker": "9090", "probe-sim": "8090", "dev-oidc": "8091"}
 
 func TestDockerfileIsMultiStageWithPinnedBases(t *testing.T) {
 	d := parseDockerfile(t)
@@ -56,7 +56,7 @@ func pinnedImage(ref string) string {
 
 func TestDockerfileTargetsRunAsNonRootWithHealthcheck(t *testing.T) {
 	d := parseDockerfile(t)
-	for _, target := range targets {
+	for _, target := range imageTargets {
 		t.Run(target, func(t *testing.T) {
 			cfg := d.effective(t, target)
 			// Kubernetes can only verify runAsNonRoot against a numeric user.
@@ -146,7 +146,7 @@ func TestDockerfileBuildStageUsesModuleCacheAndNoCgo(t *testing.T) {
 func buildStages(t testing.TB, d *dockerfile) []string {
 	t.Helper()
 	var names []string
-	for _, target := range targets {
+	for _, target := range imageTargets {
 		for _, s := range d.lineage(t, target) {
 			for _, c := range s.Commands {
 				if cp, ok := c.(*instructions.CopyCommand); ok && cp.From != "" && !slices.Contains(names, cp.From) {
@@ -164,15 +164,28 @@ func buildStages(t testing.TB, d *dockerfile) []string {
 // TestDockerfileBuildsFromACleanContext replays the build stage and checks
 // every file the targets copy out of it: the entry binaries must be static,
 // built without cgo, stamped with the version and carry the time zones.
+// What a target copies from the build context must be in that context.
 func TestDockerfileBuildsFromACleanContext(t *testing.T) {
 	d := parseDockerfile(t)
-	for _, target := range targets {
+	files, err := contextFiles(t)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, target := range imageTargets {
 		t.Run(target, func(t *testing.T) {
 			cfg := d.effective(t, target)
 			for _, s := range d.lineage(t, target) {
 				for _, c := range s.Commands {
 					cp, ok := c.(*instructions.CopyCommand)
-					if !ok || cp.From == "" {
+					if !ok {
+						continue
+					}
+					if cp.From == "" {
+						for _, src := range cp.SourcePaths {
+							if !inContext(files, src) {
+								t.Errorf("COPY %s: nothing in the build context has this path (missing, or excluded by .dockerignore)", src)
+							}
+						}
 						continue
 					}
 					stage := replayStage(t, cp.From)
@@ -191,6 +204,18 @@ func TestDockerfileBuildsFromACleanContext(t *testing.T) {
 			}
 		})
 	}
+}
+
+// inContext tells whether the build context holds the file or directory
+// src.
+func inContext(files []string, src string) bool {
+	src = strings.Trim(path.Clean("/"+src), "/")
+	for _, f := range files {
+		if src == "" || f == src || strings.HasPrefix(f, src+"/") {
+			return true
+		}
+	}
+	return false
 }
 
 func checkStaticBinary(t *testing.T, file string) {
@@ -237,7 +262,7 @@ func checkEntryBinary(t *testing.T, stage *replayedStage, b goBuild, hasVersion 
 			t.Errorf("%s: the version %q is not in the binary", b.output, buildArgVersion)
 		}
 	}
-	cmd := exec.Command("go", append([]string{"list", "-deps"}, b.packages...)...)
+	cmd := exec.Command("go", append([]string{"list", "-deps", "-tags=" + b.tags}, b.packages...)...)
 	cmd.Dir, cmd.Env = stage.host(b.dir), b.env
 	out, err := cmd.CombinedOutput()
 	if err != nil {

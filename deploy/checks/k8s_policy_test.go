@@ -71,14 +71,24 @@ func (p *problems) namespaces(m *manifests) {
 	}
 }
 
-// target tells which of the repository's images a container runs, or "".
+// target tells which of the repository's released images a container
+// runs, or "".
 func target(image string) string {
+	if tgt := imageTarget(image); slices.Contains(targets, tgt) {
+		return tgt
+	}
+	return ""
+}
+
+// imageTarget tells which target of the Dockerfile, released or for
+// development only, an image is built from, or "".
+func imageTarget(image string) string {
 	name, _, _ := strings.Cut(image, "@")
 	if i := strings.LastIndex(name, ":"); i > strings.LastIndex(name, "/") {
 		name = name[:i]
 	}
 	last := name[strings.LastIndex(name, "/")+1:]
-	if strings.Contains(name, "mailing") && slices.Contains(targets, last) {
+	if strings.Contains(name, "mailing") && slices.Contains(imageTargets, last) {
 		return last
 	}
 	return ""
@@ -100,6 +110,9 @@ func (p *problems) workload(m *manifests, w workload, in policyInput) {
 		cid := id + " container " + c.Name
 		if why := pinnedImage(c.Image); why != "" {
 			p.add("%s: image %s: %s", cid, c.Image, why)
+		}
+		if slices.Contains(devTargets, imageTarget(c.Image)) {
+			p.add("%s: image %s is for development only (public credentials): never deploy it", cid, c.Image)
 		}
 		p.resources(cid, c)
 		p.security(cid, c, podNonRoot)

@@ -239,6 +239,8 @@ spec:
         - name: api
           image: mailing/api:latest
           env: [{name: HTTP_ADR, value: ":8080"}, {name: JWT_SECRET, valueFrom: {secretKeyRef: {name: nowhere, key: K}}}]
+        - name: provider
+          image: registry.example/mailing/dev-oidc:v1
 ---
 apiVersion: v1
 kind: Service
@@ -285,6 +287,7 @@ spec:
 		"Service api: selector map[app:nothing] selects no pods",
 		"backend Service missing does not exist",
 		"must not set replicas",
+		"image registry.example/mailing/dev-oidc:v1 is for development only",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("the policy did not report %q; it reported:\n%s", want, got)

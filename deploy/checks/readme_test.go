@@ -11,14 +11,20 @@ import (
 // title, up to the next heading of the same or a higher level.
 func readmeSection(t testing.TB, title string) string {
 	t.Helper()
-	readme := string(readRepoFile(t, "README.md"))
+	return docSection(t, "README.md", title)
+}
+
+// docSection is readmeSection for another Markdown file of the repository.
+func docSection(t testing.TB, file, title string) string {
+	t.Helper()
+	doc := string(readRepoFile(t, file))
 	re := regexp.MustCompile(`(?m)^(#+) ` + regexp.QuoteMeta(title) + `.*$`)
-	loc := re.FindStringSubmatchIndex(readme)
+	loc := re.FindStringSubmatchIndex(doc)
 	if loc == nil {
-		t.Fatalf("README.md has no section %q", title)
+		t.Fatalf("%s has no section %q", file, title)
 	}
-	level := readme[loc[2]:loc[3]]
-	rest := readme[loc[1]:]
+	level := doc[loc[2]:loc[3]]
+	rest := doc[loc[1]:]
 	next := regexp.MustCompile(`(?m)^#{1,` + strconv.Itoa(len(level)) + `} `).FindStringIndex(rest)
 	if next != nil {
 		rest = rest[:next[0]]
@@ -29,8 +35,29 @@ func readmeSection(t testing.TB, title string) string {
 // configVars lists the variables of the README's Configuration table.
 func configVars(t testing.TB) map[string]bool {
 	t.Helper()
+	vars := tableVars(readmeSection(t, "Configuration"))
+	if len(vars) < 10 {
+		t.Fatalf("the README's Configuration table lists only %d variables", len(vars))
+	}
+	return vars
+}
+
+// devOIDCVars lists the variables of the Settings table of
+// docs/dev-oidc.md: what the development provider reads.
+func devOIDCVars(t testing.TB) map[string]bool {
+	t.Helper()
+	vars := tableVars(docSection(t, "docs/dev-oidc.md", "Settings"))
+	if !vars["DEV_OIDC_ISSUER"] || !vars["DEV_OIDC_ADDR"] {
+		t.Fatalf("the Settings table of docs/dev-oidc.md lists no DEV_OIDC_ISSUER or DEV_OIDC_ADDR (%v)", vars)
+	}
+	return vars
+}
+
+// tableVars lists the variables named in the first column of the
+// Markdown tables of text.
+func tableVars(text string) map[string]bool {
 	vars := map[string]bool{}
-	for _, line := range strings.Split(readmeSection(t, "Configuration"), "\n") {
+	for _, line := range strings.Split(text, "\n") {
 		cells := strings.Split(line, "|")
 		if len(cells) < 3 {
 			continue
@@ -38,9 +65,6 @@ func configVars(t testing.TB) map[string]bool {
 		for _, m := range regexp.MustCompile("`([A-Z][A-Z0-9_]*)`").FindAllStringSubmatch(cells[1], -1) {
 			vars[m[1]] = true
 		}
-	}
-	if len(vars) < 10 {
-		t.Fatalf("the README's Configuration table lists only %d variables", len(vars))
 	}
 	return vars
 }

@@ -3,13 +3,21 @@ package checks
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 )
 
-// The images the repository builds: Dockerfile targets, compose services
-// and the names the manifests use.
+// The images the repository releases: Dockerfile targets that CI builds
+// and pushes, compose services and the names the manifests use.
 var targets = []string{"api", "worker", "probe-sim"}
+
+// devTargets are the Dockerfile targets for development only: compose
+// services, never built by CI nor run by the manifests.
+var devTargets = []string{"dev-oidc"}
+
+// imageTargets are every target of the Dockerfile.
+var imageTargets = slices.Concat(targets, devTargets)
 
 // repoRoot is the repository root: the directory above deploy/.
 var repoRoot = sync.OnceValues(func() (string, error) {
