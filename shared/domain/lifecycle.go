@@ -12,12 +12,13 @@ type MailoutStatus string
 const (
 	MailoutScheduled MailoutStatus = "scheduled"
 	MailoutRunning   MailoutStatus = "running"
+	MailoutPaused    MailoutStatus = "paused"
 	MailoutFinished  MailoutStatus = "finished"
 	MailoutCancelled MailoutStatus = "cancelled"
 )
 
 // MailoutStatuses is every mailout status, in lifecycle order.
-var MailoutStatuses = []MailoutStatus{MailoutScheduled, MailoutRunning, MailoutFinished, MailoutCancelled}
+var MailoutStatuses = []MailoutStatus{MailoutScheduled, MailoutRunning, MailoutPaused, MailoutFinished, MailoutCancelled}
 
 // Valid reports whether s is a known status.
 func (s MailoutStatus) Valid() bool { return slices.Contains(MailoutStatuses, s) }
@@ -41,6 +42,14 @@ const (
 	ActionExpire MailoutAction = "expire"
 	// ActionFinish ends it once every message is final.
 	ActionFinish MailoutAction = "finish"
+	// ActionPause stops new delivery attempts until it is resumed.
+	ActionPause MailoutAction = "pause"
+	// ActionResume continues a paused mailout: running again, or scheduled
+	// again when it had not started.
+	ActionResume MailoutAction = "resume"
+	// ActionRetry sends its failed (or, after an extended end, expired)
+	// messages again.
+	ActionRetry MailoutAction = "retry"
 )
 
 // mailoutTransitions is the mailout state machine: for each status, the
@@ -51,11 +60,20 @@ var mailoutTransitions = map[MailoutStatus]map[MailoutAction]MailoutStatus{
 	MailoutScheduled: {
 		ActionEdit: MailoutScheduled, ActionEditEnd: MailoutScheduled, ActionDelete: MailoutScheduled,
 		ActionCancel: MailoutCancelled, ActionStart: MailoutRunning, ActionExpire: MailoutFinished,
+		ActionPause: MailoutPaused,
 	},
 	MailoutRunning: {
 		ActionEditEnd: MailoutRunning, ActionCancel: MailoutCancelled, ActionFinish: MailoutFinished,
+		ActionPause: MailoutPaused, ActionRetry: MailoutRunning,
 	},
-	MailoutFinished:  {},
+	// A paused mailout resumes as running, or as scheduled when it had not
+	// started (the store decides by its start); it finishes like a running
+	// one once every message is final, and its end time stays absolute.
+	MailoutPaused: {
+		ActionEditEnd: MailoutPaused, ActionCancel: MailoutCancelled, ActionFinish: MailoutFinished,
+		ActionResume: MailoutRunning, ActionRetry: MailoutPaused,
+	},
+	MailoutFinished:  {ActionRetry: MailoutRunning},
 	MailoutCancelled: {},
 }
 
@@ -91,6 +109,12 @@ func refusal(id int64, s MailoutStatus, a MailoutAction) error {
 	switch a {
 	case ActionCancel:
 		return Errorf(CodeConflict, "mailout %d is %s and cannot be cancelled", id, s)
+	case ActionPause:
+		return Errorf(CodeConflict, "mailout %d is %s: only a scheduled or running mailout can be paused", id, s)
+	case ActionResume:
+		return Errorf(CodeConflict, "mailout %d is %s: only a paused mailout can be resumed", id, s)
+	case ActionRetry:
+		return Errorf(CodeConflict, "mailout %d is %s: only a running, paused or finished mailout's messages can be retried", id, s)
 	case ActionEdit:
 		if s.Allows(ActionEditEnd) {
 			return Errorf(CodeConflict, "mailout %d is %s: only end_at may change", id, s)

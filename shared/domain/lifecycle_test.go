@@ -29,6 +29,23 @@ func TestMailoutStateMachine(t *testing.T) {
 		{domain.MailoutFinished, domain.ActionCancel, ""},
 		{domain.MailoutCancelled, domain.ActionCancel, ""},
 		{domain.MailoutCancelled, domain.ActionStart, ""},
+		{domain.MailoutScheduled, domain.ActionPause, domain.MailoutPaused},
+		{domain.MailoutRunning, domain.ActionPause, domain.MailoutPaused},
+		{domain.MailoutPaused, domain.ActionPause, ""},
+		{domain.MailoutPaused, domain.ActionResume, domain.MailoutRunning},
+		{domain.MailoutRunning, domain.ActionResume, ""},
+		{domain.MailoutPaused, domain.ActionEditEnd, domain.MailoutPaused},
+		{domain.MailoutPaused, domain.ActionEdit, ""},
+		{domain.MailoutPaused, domain.ActionCancel, domain.MailoutCancelled},
+		{domain.MailoutPaused, domain.ActionFinish, domain.MailoutFinished},
+		{domain.MailoutPaused, domain.ActionStart, ""},
+		{domain.MailoutFinished, domain.ActionRetry, domain.MailoutRunning},
+		{domain.MailoutRunning, domain.ActionRetry, domain.MailoutRunning},
+		{domain.MailoutPaused, domain.ActionRetry, domain.MailoutPaused},
+		{domain.MailoutScheduled, domain.ActionRetry, ""},
+		{domain.MailoutCancelled, domain.ActionRetry, ""},
+		{domain.MailoutFinished, domain.ActionPause, ""},
+		{domain.MailoutCancelled, domain.ActionResume, ""},
 	} {
 		to, err := c.from.Next(7, c.action)
 		switch {
@@ -66,7 +83,7 @@ func TestMailoutRefusals(t *testing.T) {
 			t.Errorf("%s %s: %v, want %q", c.from, c.action, err, c.want)
 		}
 	}
-	if got := domain.StatusList(domain.MailoutStatuses); got != "scheduled, running, finished or cancelled" {
+	if got := domain.StatusList(domain.MailoutStatuses); got != "scheduled, running, paused, finished or cancelled" {
 		t.Errorf("StatusList = %q", got)
 	}
 }

@@ -12,11 +12,14 @@ type ClaimedMessage struct {
 	MailoutID  int64
 	CustomerID int64
 	Attempts   int // attempts made before this one
-	Phone      string
-	Timezone   string
-	Text       string
-	EndAt      time.Time
-	Window     *SendWindow
+	// AttemptsBase is Attempts when an operator last retried the message:
+	// its attempt budget and backoff count from there.
+	AttemptsBase int
+	Phone        string
+	Timezone     string
+	Text         string
+	EndAt        time.Time
+	Window       *SendWindow
 }
 
 // Outcome is the result of handling one claimed message.

@@ -42,6 +42,7 @@ type MailoutStatusCounts struct {
 	Total     int64 `json:"total" example:"12"`
 	Scheduled int64 `json:"scheduled" example:"3"`
 	Running   int64 `json:"running" example:"1"`
+	Paused    int64 `json:"paused" example:"0"`
 	Finished  int64 `json:"finished" example:"7"`
 	Cancelled int64 `json:"cancelled" example:"1"`
 }
@@ -53,6 +54,8 @@ func (c *MailoutStatusCounts) Add(s MailoutStatus, n int64) {
 		c.Scheduled += n
 	case MailoutRunning:
 		c.Running += n
+	case MailoutPaused:
+		c.Paused += n
 	case MailoutFinished:
 		c.Finished += n
 	case MailoutCancelled:

@@ -31,6 +31,9 @@ type Store interface {
 	RemovePhoneCode(ctx context.Context, id, codeID int64) (domain.Mailout, error)
 	Cancel(ctx context.Context, id int64) (domain.Mailout, error)
 	Delete(ctx context.Context, id int64) error
+	Pause(ctx context.Context, id int64) (domain.Mailout, error)
+	Resume(ctx context.Context, id int64) (domain.Mailout, error)
+	Retry(ctx context.Context, id int64, sel domain.RetrySelection, now time.Time) (domain.RetryResult, error)
 }
 
 // Service runs mailout changes: it validates, stores, counts and logs.
@@ -114,6 +117,35 @@ func (s *Service) RemovePhoneCode(ctx context.Context, id, codeID int64) (domain
 // Cancel stops a mailout; its unsent messages are cancelled with it.
 func (s *Service) Cancel(ctx context.Context, id int64) (domain.Mailout, error) {
 	return s.done(ctx, metrics.MailoutCancelled, "mailout cancelled")(s.store.Cancel(ctx, id))
+}
+
+// Pause stops new delivery attempts of a scheduled or running mailout.
+func (s *Service) Pause(ctx context.Context, id int64) (domain.Mailout, error) {
+	return s.done(ctx, metrics.MailoutPaused, "mailout paused")(s.store.Pause(ctx, id))
+}
+
+// Resume continues a paused mailout where it stopped.
+func (s *Service) Resume(ctx context.Context, id int64) (domain.Mailout, error) {
+	return s.done(ctx, metrics.MailoutResumed, "mailout resumed")(s.store.Resume(ctx, id))
+}
+
+// Retry sends a mailout's failed (or expired) messages that sel chooses
+// again.
+func (s *Service) Retry(ctx context.Context, id int64, sel domain.RetrySelection) (domain.RetryResult, error) {
+	if err := sel.Validate(); err != nil {
+		return domain.RetryResult{}, err
+	}
+	res, err := s.store.Retry(ctx, id, sel, s.now())
+	if err != nil {
+		return domain.RetryResult{}, err
+	}
+	if res.Requeued == 0 {
+		logging.FromContext(ctx, s.log).Info("mailout retry found nothing to send again", logging.MailoutID, id)
+		return res, nil
+	}
+	_, err = s.done(ctx, metrics.MailoutRetried, "mailout messages retried", "requeued", res.Requeued,
+		"statuses", sel.Statuses, "reasons", sel.Reasons)(res.Mailout, nil)
+	return res, err
 }
 
 // Delete removes a mailout that has no messages.

@@ -2,8 +2,8 @@ package metrics
 
 import "github.com/prometheus/client_golang/prometheus"
 
-// Mailout lifecycle events. The API counts the first four, the worker
-// the last two.
+// Mailout lifecycle events. The API counts created, updated, cancelled,
+// deleted, paused, resumed and retried; the worker started and finished.
 const (
 	MailoutCreated   = "created"
 	MailoutUpdated   = "updated"
@@ -11,6 +11,9 @@ const (
 	MailoutDeleted   = "deleted"
 	MailoutStarted   = "started"
 	MailoutFinished  = "finished"
+	MailoutPaused    = "paused"
+	MailoutResumed   = "resumed"
+	MailoutRetried   = "retried"
 )
 
 // Mailouts counts mailout lifecycle events. A nil *Mailouts counts
@@ -22,8 +25,9 @@ type Mailouts struct {
 // NewMailouts registers the mailout event counter on reg.
 func NewMailouts(reg prometheus.Registerer) *Mailouts {
 	return &Mailouts{events: newEventCounter(reg, "mailout",
-		"Mailout lifecycle events: created, updated, cancelled, deleted (API); started, finished (worker).",
-		MailoutCreated, MailoutUpdated, MailoutCancelled, MailoutDeleted, MailoutStarted, MailoutFinished)}
+		"Mailout lifecycle events: created, updated, cancelled, deleted, paused, resumed, retried (API); started, finished (worker).",
+		MailoutCreated, MailoutUpdated, MailoutCancelled, MailoutDeleted, MailoutStarted, MailoutFinished,
+		MailoutPaused, MailoutResumed, MailoutRetried)}
 }
 
 // newEventCounter registers <subsystem>_events_total with one series per

@@ -241,7 +241,7 @@ func (s *Mailouts) Cancel(ctx context.Context, id int64) (domain.Mailout, error)
 // cancelMessages cancels the pending messages whose column (mailout_id or
 // customer_id) is id, recording why.
 func cancelMessages(tx *gorm.DB, column string, id int64, why string) error {
-	err := tx.Exec(`UPDATE messages SET status = ?, last_error = ?, reason = ?, updated_at = now()
+	err := tx.Exec(`UPDATE messages SET status = ?, last_error = ?, reason = ?, updated_at = now(), parked = false
 		WHERE `+column+` = ? AND status = ?`,
 		domain.MessageCancelled, why, domain.ReasonCancelled, id, domain.MessagePending).Error
 	return translate(err, "messages")

@@ -10,17 +10,18 @@ import (
 // The reconciler's repairs: each is one idempotent set-based statement, so
 // any number of workers may run them at once.
 
-// ExpireOverdue marks pending messages of mailouts whose end time has
-// passed as expired and returns how many changed. A message that was
+// ExpireOverdue marks pending messages of running or paused mailouts
+// whose end time has passed as expired (a pause never extends the end)
+// and returns how many changed. A message that was
 // waiting for its send window expires as outside_window: the window never
 // opened again before the end.
 func (s *Sending) ExpireOverdue(ctx context.Context, now time.Time) (int64, error) {
 	res := s.db.q(ctx).Exec(`UPDATE messages m SET status = ?, last_error = 'end time reached',
-			reason = CASE WHEN m.reason = ? THEN ? ELSE ? END, updated_at = ?
+			reason = CASE WHEN m.reason = ? THEN ? ELSE ? END, updated_at = ?, parked = false
 		FROM mailouts mo
-		WHERE mo.status = ? AND mo.end_at <= ? AND m.mailout_id = mo.id AND m.status = ?`,
+		WHERE mo.status IN ? AND mo.end_at <= ? AND m.mailout_id = mo.id AND m.status = ?`,
 		domain.MessageExpired, domain.ReasonWindowWait, domain.ReasonOutsideWindow, domain.ReasonExpired, now,
-		domain.MailoutRunning, now, domain.MessagePending)
+		[]string{string(domain.MailoutRunning), string(domain.MailoutPaused)}, now, domain.MessagePending)
 	return res.RowsAffected, translate(res.Error, "messages")
 }
 
@@ -67,21 +68,40 @@ func (s *Sending) LostJobs(ctx context.Context, now time.Time, grace time.Durati
 }
 
 // FinishMailouts marks mailouts that may finish and whose messages are all
-// final as finished, and returns their ids.
+// final as finished, and returns their ids. A paused mailout that never
+// started has no messages: it finishes only once its end has passed.
 func (s *Sending) FinishMailouts(ctx context.Context, now time.Time) ([]int64, error) {
+	return s.finish(ctx, now, nil)
+}
+
+// FinishMailoutsOf is FinishMailouts for the given mailouts only: the
+// sender calls it for the mailouts whose messages it has just made final,
+// so a mailout finishes moments after its last message.
+func (s *Sending) FinishMailoutsOf(ctx context.Context, now time.Time, ids []int64) ([]int64, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	return s.finish(ctx, now, ids)
+}
+
+func (s *Sending) finish(ctx context.Context, now time.Time, only []int64) ([]int64, error) {
+	q := `UPDATE mailouts mo SET status = ?, finished_at = ?, updated_at = ?
+		WHERE mo.status IN ? AND (mo.started_at IS NOT NULL OR mo.end_at <= ?) AND NOT EXISTS (
+			SELECT 1 FROM messages m WHERE m.mailout_id = mo.id AND m.status IN ?)`
+	args := []any{domain.MailoutFinished, now, now, domain.StatusesAllowing(domain.ActionFinish), now, openMessageStatuses()}
+	if only != nil {
+		q += ` AND mo.id IN ?`
+		args = append(args, only)
+	}
 	var ids []int64
-	err := s.db.q(ctx).Raw(`UPDATE mailouts mo SET status = ?, finished_at = ?, updated_at = ?
-		WHERE mo.status IN ? AND NOT EXISTS (
-			SELECT 1 FROM messages m WHERE m.mailout_id = mo.id AND m.status IN ?)
-		RETURNING mo.id`,
-		domain.MailoutFinished, now, now, domain.StatusesAllowing(domain.ActionFinish), openMessageStatuses()).Scan(&ids).Error
+	err := s.db.q(ctx).Raw(q+` RETURNING mo.id`, args...).Scan(&ids).Error
 	return ids, translate(err, "mailouts")
 }
 
 // CancelStaleMessages cancels pending messages whose mailout is cancelled
 // (normally done by the cancel itself; this repairs anything that slipped).
 func (s *Sending) CancelStaleMessages(ctx context.Context, now time.Time) (int64, error) {
-	res := s.db.q(ctx).Exec(`UPDATE messages m SET status = ?, last_error = 'mailout cancelled', reason = ?, updated_at = ?
+	res := s.db.q(ctx).Exec(`UPDATE messages m SET status = ?, last_error = 'mailout cancelled', reason = ?, updated_at = ?, parked = false
 		FROM mailouts mo WHERE mo.id = m.mailout_id AND mo.status = ? AND m.status = ?`,
 		domain.MessageCancelled, domain.ReasonCancelled, now, domain.MailoutCancelled, domain.MessagePending)
 	return res.RowsAffected, translate(res.Error, "messages")

@@ -35,6 +35,12 @@ func NewSending(db *DB) *Sending { return &Sending{db: db} }
 // only touches rows locked that way, claims each message once. Ids are
 // locked in ascending order (the caller sorts them), so overlapping batches
 // of two workers cannot deadlock.
+//
+// The ids that were not claimed and are due messages of a paused mailout
+// are parked in the same statement: their jobs are being dropped, and the
+// mailout's resume publishes one job per parked message. Only unclaimed
+// ids are looked up again, so a batch of a running mailout pays nothing;
+// a row another claim holds is skipped (that claim parks or claims it).
 const claimSQL = `WITH due AS MATERIALIZED (
 		SELECT d.id FROM unnest($1::bigint[]) AS u(id)
 		CROSS JOIN LATERAL (
@@ -47,16 +53,26 @@ const claimSQL = `WITH due AS MATERIALIZED (
 	), claimed AS (
 		UPDATE messages m SET status = $5, updated_at = $2::timestamptz
 		WHERE m.id = ANY (ARRAY(SELECT id FROM due))
-		RETURNING m.id, m.mailout_id, m.customer_id, m.attempts
+		RETURNING m.id, m.mailout_id, m.customer_id, m.attempts, m.attempts_base
+	), parked AS (
+		UPDATE messages m SET parked = true
+		WHERE m.id = ANY (ARRAY(
+			SELECT p.id FROM (SELECT u.id FROM unnest($1::bigint[]) AS u(id) EXCEPT SELECT id FROM due) x
+			CROSS JOIN LATERAL (
+				SELECT m.id FROM messages m
+				WHERE m.id = x.id AND m.status = $3 AND NOT m.parked
+				  AND (m.next_attempt_at IS NULL OR m.next_attempt_at <= $2::timestamptz + interval '1 second')
+				  AND EXISTS (SELECT 1 FROM mailouts mo WHERE mo.id = m.mailout_id AND mo.status = $6)
+				LIMIT 1 FOR UPDATE OF m SKIP LOCKED) p))
 	)
-	SELECT cl.id, cl.mailout_id, cl.customer_id, cl.attempts, c.phone, c.timezone,
+	SELECT cl.id, cl.mailout_id, cl.customer_id, cl.attempts, cl.attempts_base, c.phone, c.timezone,
 	       mo.text, mo.end_at, mo.window_start, mo.window_end
 	FROM claimed cl JOIN mailouts mo ON mo.id = cl.mailout_id JOIN customers c ON c.id = cl.customer_id`
 
 // claimArgs are claimSQL's arguments: the ids, the time, and the statuses
 // the claim reads and writes.
 func claimArgs(ids []int64, now time.Time) []any {
-	return []any{ids, now, domain.MessagePending, domain.MailoutRunning, domain.MessageSending}
+	return []any{ids, now, domain.MessagePending, domain.MailoutRunning, domain.MessageSending, domain.MailoutPaused}
 }
 
 // Claim marks the given messages as sending and returns them as
@@ -79,7 +95,7 @@ func (s *Sending) Claim(ctx context.Context, ids []int64, now time.Time) ([]doma
 			jobs, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (domain.ClaimedMessage, error) {
 				var j domain.ClaimedMessage
 				var ws, we *int16
-				err := r.Scan(&j.MessageID, &j.MailoutID, &j.CustomerID, &j.Attempts, &j.Phone, &j.Timezone,
+				err := r.Scan(&j.MessageID, &j.MailoutID, &j.CustomerID, &j.Attempts, &j.AttemptsBase, &j.Phone, &j.Timezone,
 					&j.Text, &j.EndAt, &ws, &we)
 				j.EndAt = j.EndAt.UTC()
 				if ws != nil && we != nil {

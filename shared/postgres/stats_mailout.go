@@ -150,7 +150,7 @@ func readCurrentRate(tx *gorm.DB, st *domain.MailoutStats) error {
 }
 
 // averageRate is deliveries per second since the start: up to now while
-// the mailout runs, up to the last delivery once it is over.
+// the mailout runs, up to the last delivery once it is over or paused.
 func averageRate(st domain.MailoutStats) float64 {
 	if st.StartedAt == nil || st.Messages.Sent == 0 {
 		return 0

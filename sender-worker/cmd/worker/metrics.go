@@ -29,12 +29,14 @@ func newWorkerMetrics(db *postgres.DB) *workerMetrics {
 	// The sender and the reconciler both end messages, the planner and the
 	// reconciler both change mailouts: they share these counters.
 	messages, mailouts := metrics.NewMessages(reg), metrics.NewMailouts(reg)
+	sm := sender.NewMetrics(reg, messages)
+	sm.Mailouts = mailouts
 	return &workerMetrics{
 		reg:        reg,
 		http:       metrics.NewHTTP(reg),
 		probe:      probe.NewMetrics(reg),
 		planner:    planner.NewMetrics(reg, mailouts),
-		sender:     sender.NewMetrics(reg, messages),
+		sender:     sm,
 		reconciler: reconciler.NewMetrics(reg, messages, mailouts),
 	}
 }

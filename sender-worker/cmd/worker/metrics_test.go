@@ -56,7 +56,9 @@ func TestMetricsFollowAnOutage(t *testing.T) {
 		{"mailing_sender_retries_total", nil, func(v float64) bool { return v >= 3 }},
 		{"mailing_delivery_lag_seconds", nil, func(v float64) bool { return v == 10 }},
 		{"mailing_sender_in_flight", nil, func(v float64) bool { return v == 0 }},
-		{"mailing_reconciler_repairs_total", map[string]string{"kind": "mailout_finished"}, func(v float64) bool { return v == 1 }},
+		// The sender finishes the mailout moments after its last message,
+		// the reconciler only if it gets there first: once in all (above).
+		{"mailing_reconciler_repairs_total", map[string]string{"kind": "mailout_finished"}, func(v float64) bool { return v <= 1 }},
 		{"mailing_reconciler_passes_total", map[string]string{"result": "ok"}, func(v float64) bool { return v >= 1 }},
 		{"mailing_http_requests_total", map[string]string{"route": "/metrics", "status": "200"}, func(v float64) bool { return v >= 1 }},
 		{"go_sql_open_connections", map[string]string{"db_name": "mailing"}, func(v float64) bool { return v >= 1 }},

@@ -18,6 +18,7 @@ const (
 	startFailed     = "failed"      // database or broker error: retried
 	startMalformed  = "malformed"   // undecodable event: dead-lettered
 	startOtherTopic = "other_topic" // an event of a topic the planner has no handler for: dead-lettered
+	startDispatched = "dispatched"  // a dispatch event: the parked messages' jobs published
 )
 
 // Metrics are the planner's metrics. A nil *Metrics counts nothing.
@@ -48,7 +49,7 @@ func NewMetrics(reg prometheus.Registerer, mailouts *metrics.Mailouts) *Metrics 
 			Buckets: prometheus.ExponentialBuckets(1, 10, 8), // 1 to 10 million
 		}),
 	}
-	for _, r := range []string{startStarted, startResumed, startStale, startExpired, startEarly, startFailed, startMalformed, startOtherTopic} {
+	for _, r := range []string{startStarted, startResumed, startStale, startExpired, startEarly, startFailed, startMalformed, startOtherTopic, startDispatched} {
 		m.starts.WithLabelValues(r)
 	}
 	reg.MustRegister(m.starts, m.duration, m.size)

@@ -22,6 +22,7 @@ import (
 type Store interface {
 	Start(ctx context.Context, id, version int64, now time.Time) (domain.StartResult, error)
 	PendingMessageIDs(ctx context.Context, mailoutID, afterID int64, limit int) ([]int64, error)
+	UnparkJobs(ctx context.Context, mailoutID int64, limit int) ([]int64, error)
 }
 
 // Publisher sends messages to the broker with confirms.
@@ -52,7 +53,8 @@ func (p *Planner) now() time.Time {
 // with its events. A topic that needs the planner to act gets an entry
 // here; an event of a topic without one is dead-lettered for inspection.
 var handlers = map[string]func(*Planner, context.Context, broker.Delivery){
-	domain.TopicMailoutStart: (*Planner).handleStart,
+	domain.TopicMailoutStart:    (*Planner).handleStart,
+	domain.TopicMailoutDispatch: (*Planner).handleDispatch,
 }
 
 // Handle dispatches one delivery of the start queue on its topic.
@@ -92,6 +94,59 @@ func (p *Planner) handleStart(ctx context.Context, d broker.Delivery) {
 		return
 	}
 	_ = d.Ack()
+}
+
+// handleDispatch publishes the jobs of the event's mailout's parked
+// messages (after a resume or a retry) and acks the event once they are
+// published; on a failure it is requeued after a pause.
+func (p *Planner) handleDispatch(ctx context.Context, d broker.Delivery) {
+	var ev domain.MailoutDispatchEvent
+	if err := json.Unmarshal(d.Body, &ev); err != nil || ev.MailoutID == 0 {
+		p.Metrics.start(startMalformed)
+		p.Log.Error("malformed dispatch event dropped", "body", logging.Excerpt(string(d.Body), 256))
+		_ = d.Nack(false)
+		return
+	}
+	n, err := p.Dispatch(ctx, ev.MailoutID)
+	if err != nil {
+		p.Log.Error("dispatch event failed; requeueing", logging.MailoutID, ev.MailoutID, "error", err.Error())
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Second):
+		}
+		_ = d.Nack(true)
+		return
+	}
+	p.Metrics.start(startDispatched)
+	p.Log.Info("parked jobs published", logging.MailoutID, ev.MailoutID, "version", ev.Version, "jobs", n)
+	_ = d.Ack()
+}
+
+// Dispatch publishes one job per parked message of a running mailout, a
+// page at a time, unparking each page as it goes; a paused mailout's
+// messages stay parked. Each parked message is unparked once, so however
+// often a mailout is paused and resumed its messages get one job each.
+func (p *Planner) Dispatch(ctx context.Context, mailoutID int64) (int, error) {
+	size := p.PageSize
+	if size == 0 {
+		size = 2000
+	}
+	total := 0
+	for {
+		ids, err := p.Store.UnparkJobs(ctx, mailoutID, size)
+		if err != nil {
+			return total, fmt.Errorf("unpark jobs of mailout %d: %w", mailoutID, err)
+		}
+		if len(ids) == 0 {
+			return total, nil
+		}
+		// Unparked and not yet published, a message's job is missing until
+		// the reconciler's lost-job pass if this publish fails.
+		if err := p.Pub.Publish(ctx, broker.SendJobs(mailoutID, ids, 0)); err != nil {
+			return total, fmt.Errorf("publish jobs of mailout %d: %w", mailoutID, err)
+		}
+		total += len(ids)
+	}
 }
 
 // Start starts mailout id at version if it is due and publishes its jobs.

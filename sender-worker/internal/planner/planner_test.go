@@ -38,6 +38,8 @@ func (s *startRecorder) PendingMessageIDs(context.Context, int64, int64, int) ([
 	return nil, nil
 }
 
+func (s *startRecorder) UnparkJobs(context.Context, int64, int) ([]int64, error) { return nil, nil }
+
 func (s *startRecorder) seen() []domain.MailoutRef {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -23,12 +23,15 @@ type Store interface {
 	CancelStaleMessages(ctx context.Context, now time.Time) (int64, error)
 	LostJobs(ctx context.Context, now time.Time, grace time.Duration, limit int) ([]domain.MessageRef, error)
 	FinishMailouts(ctx context.Context, now time.Time) ([]int64, error)
+	ParkedRunning(ctx context.Context, limit int) ([]int64, error)
 }
 
 // Starter starts a due mailout and publishes its jobs (the planner); a nil
-// event means nothing is re-published when it is early.
+// event means nothing is re-published when it is early. Dispatch publishes
+// the jobs of a running mailout's parked messages.
 type Starter interface {
 	Start(ctx context.Context, id, version int64, event []byte) error
+	Dispatch(ctx context.Context, mailoutID int64) (int, error)
 }
 
 // Publisher sends messages to the broker with confirms.
@@ -119,6 +122,9 @@ func (r *Reconciler) Pass(ctx context.Context) error {
 	if err := r.republishLost(ctx, now()); err != nil {
 		return err
 	}
+	if err := r.dispatchParked(ctx); err != nil {
+		return err
+	}
 	done, err := r.Store.FinishMailouts(ctx, now())
 	if err != nil {
 		return err
@@ -126,6 +132,27 @@ func (r *Reconciler) Pass(ctx context.Context) error {
 	r.Metrics.repaired(repairMailoutFinished, len(done))
 	for _, id := range done {
 		r.Log.Info("mailout finished", logging.MailoutID, id)
+	}
+	return nil
+}
+
+// dispatchParked publishes the jobs of messages parked after their
+// mailout's resume had already been dispatched: a claim that read the
+// mailout as paused committed after the resume.
+func (r *Reconciler) dispatchParked(ctx context.Context) error {
+	ids, err := r.Store.ParkedRunning(ctx, 100)
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		n, err := r.Starter.Dispatch(ctx, id)
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			r.Metrics.repaired(repairJobRepublished, n)
+			r.Log.Info("reconciler: published jobs of parked messages of a running mailout", logging.MailoutID, id, "messages", n)
+		}
 	}
 	return nil
 }

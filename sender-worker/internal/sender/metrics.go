@@ -23,6 +23,8 @@ const (
 type Metrics struct {
 	// Messages counts final statuses; the reconciler shares it.
 	Messages *metrics.Messages
+	// Mailouts counts the mailouts the sender finishes; nil counts none.
+	Mailouts *metrics.Mailouts
 	jobs     *prometheus.CounterVec
 	retries  *prometheus.CounterVec
 	deferred *prometheus.CounterVec
@@ -144,4 +146,14 @@ func (c *startTimes) get(ctx context.Context, id int64, load func(context.Contex
 	c.m[id] = t
 	c.mu.Unlock()
 	return t, true
+}
+
+// finished counts n mailouts the sender finished.
+func (m *Metrics) finished(n int) {
+	if m == nil || m.Mailouts == nil {
+		return
+	}
+	for range n {
+		m.Mailouts.Event(metrics.MailoutFinished)
+	}
 }

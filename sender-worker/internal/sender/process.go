@@ -72,7 +72,8 @@ func (s *Sender) decide(job *domain.ClaimedMessage, res probe.Result, now time.T
 	case domain.ReasonCancelled:
 		return s.retryOrExpire(job, now.Add(time.Second), res.Reason, string(res.Reason), true, now)
 	}
-	d := retry.Decide(now, job.Attempts+1, s.cfg.Policy, job.EndAt, res.RetryAfter, s.jitter)
+	// An operator's retry gives the message a fresh budget: count from it.
+	d := retry.Decide(now, job.Attempts-job.AttemptsBase+1, s.cfg.Policy, job.EndAt, res.RetryAfter, s.jitter)
 	if !d.Retry {
 		status := domain.MessageFailed
 		if d.GiveUp == domain.ReasonExpired {

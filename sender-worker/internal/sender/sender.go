@@ -28,6 +28,7 @@ type Store interface {
 	Claim(ctx context.Context, ids []int64, now time.Time) ([]domain.ClaimedMessage, error)
 	Record(ctx context.Context, outs []domain.Outcome) (int64, error)
 	MailoutStartAt(ctx context.Context, id int64) (time.Time, error)
+	FinishMailoutsOf(ctx context.Context, now time.Time, ids []int64) ([]int64, error)
 }
 
 // Publisher sends messages to the broker with confirms.
@@ -68,7 +69,17 @@ type Sender struct {
 
 	pauseMu     sync.Mutex
 	pausedUntil time.Time
+
+	// finishing holds the mailouts whose messages this sender has made
+	// final since the last finishing pass.
+	finishMu  sync.Mutex
+	finishing map[int64]struct{}
 }
+
+// finishEvery spaces the sender's finishing passes: a mailout finishes
+// within about this long of its last message, with one statement per pass
+// whatever the throughput. The reconciler's pass remains the safety net.
+const finishEvery = 250 * time.Millisecond
 
 // result is a decided outcome with what must follow it.
 type result struct {
@@ -85,7 +96,8 @@ func New(cfg Config) *Sender {
 	if cfg.AuthPause == 0 {
 		cfg.AuthPause = 30 * time.Second
 	}
-	s := &Sender{cfg: cfg, slots: make(chan struct{}, max(cfg.Concurrency, 1)), rnd: rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))}
+	s := &Sender{cfg: cfg, slots: make(chan struct{}, max(cfg.Concurrency, 1)), rnd: rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())),
+		finishing: map[int64]struct{}{}}
 	if cfg.Rate > 0 {
 		s.limiter = rate.NewLimiter(rate.Limit(cfg.Rate), max(1, int(cfg.Rate/10)))
 	}
@@ -102,10 +114,58 @@ func New(cfg Config) *Sender {
 func (s *Sender) Start() (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
-	wg.Add(2)
+	wg.Add(3)
 	go func() { defer wg.Done(); s.claims.run(ctx) }()
 	go func() { defer wg.Done(); s.records.run(ctx) }()
+	go func() { defer wg.Done(); s.finishLoop(ctx) }()
 	return func() { cancel(); wg.Wait() }
+}
+
+// finishLoop finishes, every finishEvery, the mailouts whose last
+// messages this sender may have made final.
+func (s *Sender) finishLoop(ctx context.Context) {
+	t := time.NewTicker(finishEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		s.finishMu.Lock()
+		if len(s.finishing) == 0 {
+			s.finishMu.Unlock()
+			continue
+		}
+		ids := make([]int64, 0, len(s.finishing))
+		for id := range s.finishing {
+			ids = append(ids, id)
+		}
+		clear(s.finishing)
+		s.finishMu.Unlock()
+		done, err := s.cfg.Store.FinishMailoutsOf(ctx, s.cfg.Now(), ids)
+		if err != nil {
+			if ctx.Err() == nil {
+				s.cfg.Log.Warn("finishing mailouts failed; the reconciler will finish them", "mailouts", len(ids), "error", err.Error())
+			}
+			continue
+		}
+		s.cfg.Metrics.finished(len(done))
+		for _, id := range done {
+			s.cfg.Log.Info("mailout finished", logging.MailoutID, id)
+		}
+	}
+}
+
+// noteFinal remembers the mailouts of outcomes that made messages final.
+func (s *Sender) noteFinal(rs []result) {
+	s.finishMu.Lock()
+	for _, r := range rs {
+		if r.out.Status.Final() {
+			s.finishing[r.job.MailoutID] = struct{}{}
+		}
+	}
+	s.finishMu.Unlock()
 }
 
 // Handle processes one job. It blocks while the breaker is open or sending
@@ -232,6 +292,7 @@ func (s *Sender) recordBatch(ctx context.Context, rs []result) ([]struct{}, erro
 	if _, err := s.cfg.Store.Record(ctx, outs); err != nil {
 		return nil, err
 	}
+	s.noteFinal(rs)
 	for _, r := range rs {
 		s.logOutcome(r)
 		s.cfg.Metrics.recorded(ctx, r, s.cfg.Store.MailoutStartAt)
