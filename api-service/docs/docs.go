@@ -1548,6 +1548,73 @@ const docTemplate = `{
                 }
             }
         },
+        "/api/mailouts/{id}/pause": {
+            "post": {
+                "security": [
+                    {
+                        "OAuth2Password": []
+                    },
+                    {
+                        "Bearer": []
+                    }
+                ],
+                "description": "A scheduled or running mailout becomes paused: no delivery attempt starts after the pause is committed, on any worker; attempts already in flight finish and are recorded; pending messages stay pending. A paused mailout that had not started does not start at start_at until it is resumed. The end time stays absolute: messages still pending at end_at expire, and a mailout paused past its end finishes. end_at may still be changed, and a paused mailout can be cancelled.",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "mailouts"
+                ],
+                "summary": "Pause a mailout",
+                "parameters": [
+                    {
+                        "type": "integer",
+                        "description": "mailout id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/domain.Mailout"
+                        }
+                    },
+                    "400": {
+                        "description": "Bad Request",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
+                    "403": {
+                        "description": "needs the operator role",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
+                    "404": {
+                        "description": "Not Found",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
+                    "409": {
+                        "description": "not scheduled or running",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    }
+                }
+            }
+        },
         "/api/mailouts/{id}/phone_codes": {
             "post": {
                 "security": [
@@ -1694,6 +1761,151 @@ const docTemplate = `{
                     },
                     "409": {
                         "description": "the mailout is no longer scheduled",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    }
+                }
+            }
+        },
+        "/api/mailouts/{id}/resume": {
+            "post": {
+                "security": [
+                    {
+                        "OAuth2Password": []
+                    },
+                    {
+                        "Bearer": []
+                    }
+                ],
+                "description": "Sending continues where it stopped: every pending message is sent once, and each gets one job in the broker however often the mailout was paused and resumed. A mailout paused before it started is scheduled again (and starts at once when start_at has passed).",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "mailouts"
+                ],
+                "summary": "Resume a paused mailout",
+                "parameters": [
+                    {
+                        "type": "integer",
+                        "description": "mailout id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/domain.Mailout"
+                        }
+                    },
+                    "400": {
+                        "description": "Bad Request",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
+                    "403": {
+                        "description": "needs the operator role",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
+                    "404": {
+                        "description": "Not Found",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
+                    "409": {
+                        "description": "not paused",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    }
+                }
+            }
+        },
+        "/api/mailouts/{id}/retry": {
+            "post": {
+                "security": [
+                    {
+                        "OAuth2Password": []
+                    },
+                    {
+                        "Bearer": []
+                    }
+                ],
+                "description": "On a running, paused or finished mailout whose end_at is still ahead: the chosen messages (default: every failed one; statuses may also name expired, which only an extended end_at makes retriable; reasons narrows by reason code) go back to pending with a fresh attempt budget and are sent again — once resumed, if the mailout is paused. A finished mailout runs again. Each message keeps its history: attempts and last_error stay readable. Sent and cancelled messages are never sent again, nor messages of customers deleted since. The answer says how many went back to pending (0 changes nothing).",
+                "consumes": [
+                    "application/json"
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "mailouts"
+                ],
+                "summary": "Send a mailout's failed messages again",
+                "parameters": [
+                    {
+                        "type": "integer",
+                        "description": "mailout id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    },
+                    {
+                        "description": "which messages; empty: every failed one",
+                        "name": "selection",
+                        "in": "body",
+                        "schema": {
+                            "$ref": "#/definitions/domain.RetrySelection"
+                        }
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/domain.RetryResult"
+                        }
+                    },
+                    "400": {
+                        "description": "Bad Request",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
+                    "403": {
+                        "description": "needs the operator role",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
+                    "404": {
+                        "description": "Not Found",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
+                    "409": {
+                        "description": "scheduled or cancelled, or its end time has passed",
                         "schema": {
                             "$ref": "#/definitions/internal_httpapi.ErrorBody"
                         }
@@ -4246,12 +4458,14 @@ const docTemplate = `{
             "enum": [
                 "scheduled",
                 "running",
+                "paused",
                 "finished",
                 "cancelled"
             ],
             "x-enum-varnames": [
                 "MailoutScheduled",
                 "MailoutRunning",
+                "MailoutPaused",
                 "MailoutFinished",
                 "MailoutCancelled"
             ]
@@ -4266,6 +4480,10 @@ const docTemplate = `{
                 "finished": {
                     "type": "integer",
                     "example": 7
+                },
+                "paused": {
+                    "type": "integer",
+                    "example": 0
                 },
                 "running": {
                     "type": "integer",
@@ -4493,6 +4711,43 @@ const docTemplate = `{
                 "total": {
                     "type": "integer",
                     "example": 35
+                }
+            }
+        },
+        "domain.RetryResult": {
+            "type": "object",
+            "properties": {
+                "mailout": {
+                    "$ref": "#/definitions/domain.Mailout"
+                },
+                "requeued": {
+                    "description": "Requeued is how many messages went back to pending.",
+                    "type": "integer",
+                    "example": 120
+                }
+            }
+        },
+        "domain.RetrySelection": {
+            "type": "object",
+            "properties": {
+                "reasons": {
+                    "type": "array",
+                    "items": {
+                        "type": "string"
+                    },
+                    "example": [
+                        "http_5xx",
+                        "timeout"
+                    ]
+                },
+                "statuses": {
+                    "type": "array",
+                    "items": {
+                        "type": "string"
+                    },
+                    "example": [
+                        "failed"
+                    ]
                 }
             }
         },
