@@ -109,7 +109,7 @@ type Change struct {
 // timestamps, counts). Long values are cut, so an event stays compact.
 func Diff(before, after any, ignore ...string) map[string]Change {
 	b, a := jsonFields(before), jsonFields(after)
-	skip := map[string]bool{"id": true, "version": true, "created_at": true, "updated_at": true, "audience": true}
+	skip := map[string]bool{"id": true, "version": true, "created_at": true, "updated_at": true, "audience": true, "sms": true}
 	for _, k := range ignore {
 		skip[k] = true
 	}

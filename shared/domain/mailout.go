@@ -4,6 +4,9 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"mailing/shared/msgtemplate"
+	"mailing/shared/smstext"
 )
 
 // MaxTextLen is the longest message text, in characters.
@@ -27,9 +30,13 @@ type Mailout struct {
 	Filter     Filter        `json:"filter"`
 	Status     MailoutStatus `json:"status" example:"scheduled"`
 	Audience   int64         `json:"audience" example:"1250"`
-	Version    int64         `json:"version" example:"1"`
-	CreatedAt  time.Time     `json:"created_at"`
-	UpdatedAt  time.Time     `json:"updated_at"`
+	// SMS is the encoding and segment count of the text as written
+	// (placeholders included); POST /api/mailouts/preview gives them for
+	// rendered texts.
+	SMS       smstext.Segments `json:"sms"`
+	Version   int64            `json:"version" example:"1"`
+	CreatedAt time.Time        `json:"created_at"`
+	UpdatedAt time.Time        `json:"updated_at"`
 }
 
 // MailoutInput is what a client may set. Nil means "not given"; for
@@ -122,6 +129,10 @@ func (in MailoutInput) merge(m Mailout, creating bool, errs FieldErrors) Mailout
 			errs.Add("text", "must not contain NUL characters")
 		case utf8.RuneCountInString(m.Text) > MaxTextLen:
 			errs.Add("text", "must be at most 1600 characters")
+		default:
+			if _, err := msgtemplate.Parse(m.Text); err != nil {
+				errs.Add("text", "is not a valid template: "+err.Error())
+			}
 		}
 	}
 	if in.StartAt != nil {

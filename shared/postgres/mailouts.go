@@ -9,6 +9,7 @@ import (
 	"gorm.io/gorm"
 
 	"mailing/shared/domain"
+	"mailing/shared/smstext"
 )
 
 // Mailouts stores mailouts and their filters. Every status change it makes
@@ -36,7 +37,7 @@ func (r mailoutRow) domain() domain.Mailout {
 		ID: r.ID, Text: r.Text, StartAt: r.StartAt.UTC(), EndAt: r.EndAt.UTC(),
 		Status: domain.MailoutStatus(r.Status), Version: r.Version,
 		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
-		Filter: domain.Filter{Tags: []string{}, PhoneCodes: []string{}},
+		Filter: domain.Filter{Tags: []string{}, PhoneCodes: []string{}}, SMS: smstext.Count(r.Text),
 	}
 	if r.WindowStart != nil && r.WindowEnd != nil {
 		m.SendWindow = &domain.SendWindow{Start: domain.Clock(*r.WindowStart), End: domain.Clock(*r.WindowEnd)}

@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -23,7 +24,7 @@ func TestMailoutPauseResumeRetry(t *testing.T) {
 	}
 	wantError(t, b.must(http.StatusConflict, "POST", path+"/pause", nil), "conflict")
 	// The end may still move while paused; nothing else.
-	b.must(http.StatusOK, "PATCH", path, map[string]any{"end_at": at(48 * time.Hour)})
+	b.must(http.StatusOK, "PATCH", path, map[string]any{"end_at": at(72 * time.Hour)})
 	wantError(t, b.must(http.StatusConflict, "PATCH", path, map[string]any{"text": "changed"}), "conflict")
 
 	// Two failed messages, one sent, one still pending.
@@ -96,4 +97,29 @@ func TestPausedScheduledMailoutResumesScheduled(t *testing.T) {
 	if len(evs) != 2 || evs[1].Topic != domain.TopicMailoutStart || evs[1].Payload["version"] != float64(version(t, got)) {
 		t.Fatalf("events %+v: want a start event of the new version", evs)
 	}
+}
+
+// A mailout's text is a template, checked on create and edit with the
+// position of the mistake; the mailout reports its SMS encoding and
+// segments.
+func TestMailoutTextTemplate(t *testing.T) {
+	b := setup(t)
+	for text, want := range map[string]string{
+		"Hello, {{name | shout}}!":             `unknown filter "shout" at line 1, column 17`,
+		"Hello, {{name":                        "line 1, column 8",
+		"{% for x in list %}{{x}}{% endfor %}": "line 1, column 1",
+	} {
+		out := b.must(http.StatusBadRequest, "POST", "/api/mailouts", validMailout(map[string]any{"text": text}))
+		got, _ := out["error"].(map[string]any)["fields"].(map[string]any)["text"].(string)
+		if !strings.Contains(got, want) {
+			t.Errorf("%q: %q, want it to say %q", text, got, want)
+		}
+	}
+	m := b.newMailout(map[string]any{"text": `Здравствуйте, {{name | default: "клиент"}}!`})
+	sms, _ := m["sms"].(map[string]any)
+	if sms["encoding"] != "UCS-2" || sms["segments"] != float64(1) {
+		t.Errorf("sms of a Cyrillic text: %v", sms)
+	}
+	out := b.must(http.StatusBadRequest, "PATCH", fmt.Sprintf("/api/mailouts/%d", id(t, m)), map[string]any{"text": "{{ }}"})
+	wantError(t, out, "invalid")
 }

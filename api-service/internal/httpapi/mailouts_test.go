@@ -523,7 +523,7 @@ func TestMailoutListStatusAndPagination(t *testing.T) {
 			t.Fatalf("status filter let through %v", it)
 		}
 	}
-	for _, q := range []string{"status=paused", "status=", "status=running&status=RUNNING", "limit=0", "after=x"} {
+	for _, q := range []string{"status=sleeping", "status=", "status=running&status=RUNNING", "limit=0", "after=x"} {
 		st, out := b.do("GET", "/api/mailouts?"+q, nil)
 		if st != http.StatusBadRequest {
 			t.Fatalf("?%s: %d", q, st)
