@@ -4345,6 +4345,14 @@ const docTemplate = `{
                         "start": "09:00"
                     }
                 },
+                "sms": {
+                    "description": "SMS is the encoding and segment count of the text as written\n(placeholders included); POST /api/mailouts/preview gives them for\nrendered texts.",
+                    "allOf": [
+                        {
+                            "$ref": "#/definitions/smstext.Segments"
+                        }
+                    ]
+                },
                 "start_at": {
                     "type": "string"
                 },
@@ -5469,6 +5477,27 @@ const docTemplate = `{
                 "phone": {
                     "type": "string",
                     "example": "7916123"
+                }
+            }
+        },
+        "smstext.Segments": {
+            "type": "object",
+            "properties": {
+                "encoding": {
+                    "description": "GSM7 or UCS2",
+                    "type": "string"
+                },
+                "per_segment": {
+                    "description": "units one part of this text can hold",
+                    "type": "integer"
+                },
+                "segments": {
+                    "description": "parts the text is sent in; 0 for the empty text",
+                    "type": "integer"
+                },
+                "units": {
+                    "description": "septets for GSM-7, UTF-16 code units for UCS-2",
+                    "type": "integer"
                 }
             }
         }
