@@ -271,6 +271,12 @@ const docTemplate = `{
                         "schema": {
                             "$ref": "#/definitions/domain.CustomerInput"
                         }
+                    },
+                    {
+                        "type": "string",
+                        "description": "1–255 printable ASCII characters, the caller's own for 24 h. A retry with the same key, method, path, query and body is answered with the first answer (status, body, Content-Type, Location; header Idempotent-Replayed: true) and changes nothing; the key with another request is a 422, and while the first request runs a 409. A 5xx, or a request cut off, is not kept: its retry runs again.",
+                        "name": "Idempotency-Key",
+                        "in": "header"
                     }
                 ],
                 "responses": {
@@ -278,6 +284,12 @@ const docTemplate = `{
                         "description": "Created",
                         "schema": {
                             "$ref": "#/definitions/domain.Customer"
+                        },
+                        "headers": {
+                            "Idempotent-Replayed": {
+                                "type": "string",
+                                "description": "true when the answer is an earlier request's, replayed"
+                            }
                         }
                     },
                     "400": {
@@ -299,13 +311,19 @@ const docTemplate = `{
                         }
                     },
                     "409": {
-                        "description": "phone already exists",
+                        "description": "phone already exists, or a request with this Idempotency-Key is in progress (see Retry-After)",
                         "schema": {
                             "$ref": "#/definitions/internal_httpapi.ErrorBody"
                         }
                     },
                     "413": {
                         "description": "Request Entity Too Large",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
+                    "422": {
+                        "description": "the Idempotency-Key was used for another request",
                         "schema": {
                             "$ref": "#/definitions/internal_httpapi.ErrorBody"
                         }
@@ -356,6 +374,12 @@ const docTemplate = `{
                         "schema": {
                             "type": "string"
                         }
+                    },
+                    {
+                        "type": "string",
+                        "description": "1–255 printable ASCII characters, the caller's own for 24 h. A retry with the same key, method, path, query and body is answered with the first answer (status, body, Content-Type, Location; header Idempotent-Replayed: true) and changes nothing; the key with another request is a 422, and while the first request runs a 409. A 5xx, or a request cut off, is not kept: its retry runs again. The upload is hashed as it streams: a retry while the import runs is a 409 whatever its body; a later retry is read to its end before it is answered. An upload over the limit is not kept.",
+                        "name": "Idempotency-Key",
+                        "in": "header"
                     }
                 ],
                 "responses": {
@@ -363,6 +387,12 @@ const docTemplate = `{
                         "description": "OK",
                         "schema": {
                             "$ref": "#/definitions/mailing_api-service_internal_importer.Result"
+                        },
+                        "headers": {
+                            "Idempotent-Replayed": {
+                                "type": "string",
+                                "description": "true when the answer is an earlier request's, replayed"
+                            }
                         }
                     },
                     "400": {
@@ -383,6 +413,12 @@ const docTemplate = `{
                             "$ref": "#/definitions/internal_httpapi.ErrorBody"
                         }
                     },
+                    "409": {
+                        "description": "a request with this Idempotency-Key is in progress (see Retry-After)",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
                     "413": {
                         "description": "body over the limit; the message says which lines were stored",
                         "schema": {
@@ -391,6 +427,12 @@ const docTemplate = `{
                     },
                     "415": {
                         "description": "unsupported Content-Type",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
+                    "422": {
+                        "description": "the Idempotency-Key was used for another request",
                         "schema": {
                             "$ref": "#/definitions/internal_httpapi.ErrorBody"
                         }
@@ -1083,6 +1125,12 @@ const docTemplate = `{
                         "schema": {
                             "$ref": "#/definitions/internal_httpapi.MailoutRequest"
                         }
+                    },
+                    {
+                        "type": "string",
+                        "description": "1–255 printable ASCII characters, the caller's own for 24 h. A retry with the same key, method, path, query and body is answered with the first answer (status, body, Content-Type, Location; header Idempotent-Replayed: true) and changes nothing; the key with another request is a 422, and while the first request runs a 409. A 5xx, or a request cut off, is not kept: its retry runs again.",
+                        "name": "Idempotency-Key",
+                        "in": "header"
                     }
                 ],
                 "responses": {
@@ -1090,6 +1138,12 @@ const docTemplate = `{
                         "description": "Created",
                         "schema": {
                             "$ref": "#/definitions/domain.Mailout"
+                        },
+                        "headers": {
+                            "Idempotent-Replayed": {
+                                "type": "string",
+                                "description": "true when the answer is an earlier request's, replayed"
+                            }
                         }
                     },
                     "400": {
@@ -1110,8 +1164,20 @@ const docTemplate = `{
                             "$ref": "#/definitions/internal_httpapi.ErrorBody"
                         }
                     },
+                    "409": {
+                        "description": "a request with this Idempotency-Key is in progress (see Retry-After)",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
                     "413": {
                         "description": "Request Entity Too Large",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
+                    "422": {
+                        "description": "the Idempotency-Key was used for another request",
                         "schema": {
                             "$ref": "#/definitions/internal_httpapi.ErrorBody"
                         }

@@ -21,13 +21,16 @@ type TagRequest struct {
 //	@Tags			customers
 //	@Accept			json
 //	@Produce		json
-//	@Param			customer	body		domain.CustomerInput	true	"the customer"
-//	@Success		201			{object}	domain.Customer
-//	@Failure		400			{object}	ErrorBody
-//	@Failure		401			{object}	ErrorBody
-//	@Failure		403			{object}	ErrorBody	"needs the operator role"
-//	@Failure		409			{object}	ErrorBody	"phone already exists"
-//	@Failure		413			{object}	ErrorBody
+//	@Param			customer		body		domain.CustomerInput	true	"the customer"
+//	@Param			Idempotency-Key	header		string					false	"1–255 printable ASCII characters, the caller's own for 24 h. A retry with the same key, method, path, query and body is answered with the first answer (status, body, Content-Type, Location; header Idempotent-Replayed: true) and changes nothing; the key with another request is a 422, and while the first request runs a 409. A 5xx, or a request cut off, is not kept: its retry runs again."
+//	@Success		201				{object}	domain.Customer
+//	@Header			201				{string}	Idempotent-Replayed	"true when the answer is an earlier request's, replayed"
+//	@Failure		400				{object}	ErrorBody
+//	@Failure		401				{object}	ErrorBody
+//	@Failure		403				{object}	ErrorBody	"needs the operator role"
+//	@Failure		409				{object}	ErrorBody	"phone already exists, or a request with this Idempotency-Key is in progress (see Retry-After)"
+//	@Failure		413				{object}	ErrorBody
+//	@Failure		422				{object}	ErrorBody	"the Idempotency-Key was used for another request"
 //	@Security		OAuth2Password
 //	@Security		Bearer
 //	@Router			/api/customers [post]

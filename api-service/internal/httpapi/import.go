@@ -39,14 +39,18 @@ const defaultImportMaxBytes = 512 << 20
 //	@Tags			customers
 //	@Accept			text/csv,application/x-ndjson,application/jsonl
 //	@Produce		json
-//	@Param			on_conflict	query		string		false	"what to do with phones already stored"	Enums(skip, update)	default(skip)
-//	@Param			customers	body		string		true	"CSV or NDJSON rows"
-//	@Success		200			{object}	importer.Result
-//	@Failure		400			{object}	ErrorBody	"empty upload, bad CSV header, bad on_conflict"
-//	@Failure		401			{object}	ErrorBody
-//	@Failure		403			{object}	ErrorBody	"needs the operator role"
-//	@Failure		413			{object}	ErrorBody	"body over the limit; the message says which lines were stored"
-//	@Failure		415			{object}	ErrorBody	"unsupported Content-Type"
+//	@Param			on_conflict		query		string	false	"what to do with phones already stored"	Enums(skip, update)	default(skip)
+//	@Param			customers		body		string	true	"CSV or NDJSON rows"
+//	@Param			Idempotency-Key	header		string	false	"1–255 printable ASCII characters, the caller's own for 24 h. A retry with the same key, method, path, query and body is answered with the first answer (status, body, Content-Type, Location; header Idempotent-Replayed: true) and changes nothing; the key with another request is a 422, and while the first request runs a 409. A 5xx, or a request cut off, is not kept: its retry runs again. The upload is hashed as it streams: a retry while the import runs is a 409 whatever its body; a later retry is read to its end before it is answered. An upload over the limit is not kept."
+//	@Success		200				{object}	importer.Result
+//	@Header			200				{string}	Idempotent-Replayed	"true when the answer is an earlier request's, replayed"
+//	@Failure		400				{object}	ErrorBody	"empty upload, bad CSV header, bad on_conflict"
+//	@Failure		401				{object}	ErrorBody
+//	@Failure		403				{object}	ErrorBody	"needs the operator role"
+//	@Failure		409				{object}	ErrorBody	"a request with this Idempotency-Key is in progress (see Retry-After)"
+//	@Failure		413				{object}	ErrorBody	"body over the limit; the message says which lines were stored"
+//	@Failure		415				{object}	ErrorBody	"unsupported Content-Type"
+//	@Failure		422				{object}	ErrorBody	"the Idempotency-Key was used for another request"
 //	@Security		OAuth2Password
 //	@Security		Bearer
 //	@Router			/api/customers/import [post]

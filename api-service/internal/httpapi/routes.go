@@ -60,15 +60,16 @@ type apiRoute struct {
 // for viewers; changes to customers, mailouts and reference data, imports
 // and cancelling are for operators; users and keys are for admins. This
 // table is the one place roles are enforced (authorize reads it), and an
-// /api route missing from it is refused to everyone.
+// /api route missing from it is refused to everyone. The creating routes
+// a client may retry take an Idempotency-Key (idempotent).
 func (s *Server) apiRoutes() []apiRoute {
 	const viewer, operator, admin = domain.RoleViewer, domain.RoleOperator, domain.RoleAdmin
 	return []apiRoute{
 		{"GET", "", viewer, s.apiIndex},
 
-		{"POST", "/customers", operator, s.createCustomer},
+		{"POST", "/customers", operator, s.idempotent(readFirst, s.createCustomer)},
 		{"GET", "/customers", viewer, s.listCustomers},
-		{"POST", "/customers/import", operator, s.importCustomers},
+		{"POST", "/customers/import", operator, s.idempotent(hashStreamed, s.importCustomers)},
 		{"GET", "/customers/:id", viewer, s.getCustomer},
 		{"PUT", "/customers/:id", operator, s.replaceCustomer},
 		{"PATCH", "/customers/:id", operator, s.patchCustomer},
@@ -77,7 +78,7 @@ func (s *Server) apiRoutes() []apiRoute {
 		{"DELETE", "/customers/:id/tags/:tag_id", operator, s.removeCustomerTag},
 		{"POST", "/search", viewer, s.searchCustomers}, // a read with a body
 
-		{"POST", "/mailouts", operator, s.createMailout},
+		{"POST", "/mailouts", operator, s.idempotent(readFirst, s.createMailout)},
 		{"GET", "/mailouts", viewer, s.listMailouts},
 		{"GET", "/mailouts/:id", viewer, s.getMailout},
 		{"PUT", "/mailouts/:id", operator, s.replaceMailout},

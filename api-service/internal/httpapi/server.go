@@ -76,6 +76,7 @@ type Server struct {
 	forwardedProto bool
 	oidc           *oidclogin.RelyingParty
 	external       ExternalUserStore
+	idem           *idempotency
 	// roles is the least role of each /api route ("GET /api/users/:id"),
 	// from apiRoutes.
 	roles map[string]domain.Role
@@ -91,7 +92,7 @@ func New(cfg Config) *Server {
 		log: cfg.Log, tokens: cfg.Tokens, limiter: cfg.LoginLimiter, oidcLimit: cfg.OIDCLimiter,
 		version: cfg.Version, now: cfg.Now,
 		metrics: cfg.Metrics, scrape: cfg.MetricsHandler, forwardedProto: cfg.TrustForwardedProto,
-		oidc: cfg.OIDC, external: cfg.Stores.External,
+		oidc: cfg.OIDC, external: cfg.Stores.External, idem: &idempotency{store: cfg.Stores.Idempotency},
 	}
 	if s.now == nil {
 		s.now = time.Now

@@ -85,6 +85,8 @@ type Stores struct {
 	Audit     AuditStore
 	Settings  accounts.SettingsStore
 	Health    Pinger
+	// Idempotency keeps the Idempotency-Key claims and their answers.
+	Idempotency IdempotencyStore
 }
 
 // PostgresStores are the stores on one PostgreSQL database.
@@ -92,6 +94,6 @@ func PostgresStores(db *postgres.DB) Stores {
 	return Stores{
 		Customers: postgres.NewCustomers(db), Refs: postgres.NewRefs(db), Mailouts: postgres.NewMailouts(db),
 		Stats: postgres.NewStats(db), Users: postgres.NewUsers(db), Keys: postgres.NewKeys(db), Sessions: postgres.NewSessions(db), External: postgres.NewUsers(db), Audit: postgres.NewAudit(db),
-		Settings: postgres.NewSettings(db), Health: db,
+		Settings: postgres.NewSettings(db), Health: db, Idempotency: postgres.NewIdempotencyKeys(db),
 	}
 }
