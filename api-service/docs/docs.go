@@ -161,6 +161,7 @@ const docTemplate = `{
                         "Bearer": []
                     }
                 ],
+                "description": "The filters combine with AND. attr.\u003ckey\u003e=\u003cvalue\u003e (e.g. ?attr.city=Kazan) keeps the customers whose attribute \u003ckey\u003e has that value; repeat a parameter for any of several values (?attr.city=Kazan\u0026attr.city=Omsk), use several keys for all of them. A query string has no types, so a value that reads as a JSON number or as true/false also matches that number or boolean: attr.age=30 matches \"30\" and 30. POST /api/search compares typed values exactly.",
                 "produces": [
                     "application/json"
                 ],
@@ -251,7 +252,7 @@ const docTemplate = `{
                         "Bearer": []
                     }
                 ],
-                "description": "phone must match 7XXXXXXXXXX and be unique; phone_code defaults to digits 2–4 of the phone; timezone defaults to the service's DEFAULT_TIMEZONE. New tags, codes and zones are registered.",
+                "description": "phone must match 7XXXXXXXXXX and be unique; phone_code defaults to digits 2–4 of the phone; timezone defaults to the service's DEFAULT_TIMEZONE. New tags, codes and zones are registered.\nattributes: free-form values, e.g. {\"name\": \"Anna\", \"city\": \"Kazan\", \"age\": 30, \"vip\": true} — strings, numbers and booleans (no objects or arrays); at most 32 keys and 2048 bytes of compact JSON; keys are 1–64 ASCII letters, digits and underscores, starting with a letter (so that each can be a placeholder of a message template). A key set to null is left out. Each bad key or value is reported as its own field, e.g. \"attributes.city\".",
                 "consumes": [
                     "application/json"
                 ],
@@ -508,7 +509,7 @@ const docTemplate = `{
                         "Bearer": []
                     }
                 ],
-                "description": "Every field is set: phone is required, omitted phone_code/timezone take their defaults, omitted tags means no tags.",
+                "description": "Every field is set: phone is required, omitted phone_code/timezone take their defaults, omitted tags means no tags, omitted attributes means none (the given object becomes the customer's attributes; a key set to null is left out).",
                 "consumes": [
                     "application/json"
                 ],
@@ -638,7 +639,7 @@ const docTemplate = `{
                         "Bearer": []
                     }
                 ],
-                "description": "Only the given fields change; tags, when given, replace the customer's tags.",
+                "description": "Only the given fields change; tags, when given, replace the customer's tags.\nattributes, when given, are merged key by key (a JSON merge patch, RFC 7396, one level deep): {\"city\": \"Omsk\", \"age\": null} sets city, removes age and keeps every other attribute; \"attributes\": null removes them all; {} changes nothing. The limits (32 keys, 2048 bytes) apply to the result.",
                 "consumes": [
                     "application/json"
                 ],
@@ -2767,7 +2768,7 @@ const docTemplate = `{
                         "Bearer": []
                     }
                 ],
-                "description": "The same filter as the list, in a JSON body: tags (any of), phone_codes (any of), timezone, phone_prefix. Paginated with ?limit= and ?after=.",
+                "description": "The same filter as the list, in a JSON body: tags (any of), phone_codes (any of), timezone, phone_prefix, and attributes: {\"city\": \"Kazan\", \"age\": [30, 31]} keeps the customers whose city is \"Kazan\" and whose age is 30 or 31 — each key a value or an array of values (any of them), compared as JSON values, so the string \"30\" does not match the number 30. Paginated with ?limit= and ?after=.",
                 "consumes": [
                     "application/json"
                 ],
@@ -4277,6 +4278,10 @@ const docTemplate = `{
         "domain.Customer": {
             "type": "object",
             "properties": {
+                "attributes": {
+                    "description": "Free-form values by key: strings, numbers and booleans, e.g.\n{\"name\": \"Anna\", \"city\": \"Kazan\"}; {} when there are none.",
+                    "type": "object"
+                },
                 "created_at": {
                     "type": "string"
                 },
@@ -4313,6 +4318,10 @@ const docTemplate = `{
         "domain.CustomerFilter": {
             "type": "object",
             "properties": {
+                "attributes": {
+                    "description": "Attribute values the customers must have: each key maps to a value\nor an array of values (any of them), compared as JSON values, e.g.\n{\"city\": \"Kazan\", \"age\": [30, 31]}.",
+                    "type": "object"
+                },
                 "phone_codes": {
                     "type": "array",
                     "items": {
@@ -4338,6 +4347,10 @@ const docTemplate = `{
         "domain.CustomerInput": {
             "type": "object",
             "properties": {
+                "attributes": {
+                    "description": "An object of strings, numbers and booleans: at most 32 keys and 2048\nbytes of compact JSON; keys are 1–64 ASCII letters, digits and\nunderscores, starting with a letter. Create and PUT: the customer's\nattributes (omitted or null: none). PATCH: merged key by key — a\nvalue sets its key, null removes it, keys not named are kept;\n\"attributes\": null removes them all.",
+                    "type": "object"
+                },
                 "phone": {
                     "type": "string",
                     "example": "79161234567"

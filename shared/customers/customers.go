@@ -17,7 +17,9 @@ import (
 type Store interface {
 	Create(ctx context.Context, c domain.Customer) (domain.Customer, error)
 	Get(ctx context.Context, id int64) (domain.Customer, error)
-	Update(ctx context.Context, c domain.Customer, replaceTags bool) (domain.Customer, error)
+	// Update changes customer id to what change makes of it, under the
+	// row's lock.
+	Update(ctx context.Context, id int64, replaceTags bool, change func(cur domain.Customer) (domain.Customer, error)) (domain.Customer, error)
 	Delete(ctx context.Context, id int64) error
 	AddTag(ctx context.Context, id int64, tag string) (domain.Customer, error)
 	RemoveTag(ctx context.Context, id, tagID int64) (domain.Customer, error)
@@ -74,32 +76,30 @@ func (s *Service) List(ctx context.Context, f domain.CustomerFilter, p domain.Pa
 }
 
 // Update changes customer id. With replace (PUT) in describes the whole
-// customer: the phone is required and absent tags mean none. Otherwise
-// (PATCH) only the given fields change, and a phone code that was derived
-// from the old phone is derived again from a new one.
+// customer: the phone is required and absent tags and attributes mean
+// none. Otherwise (PATCH) only the given fields change, attributes are
+// merged key by key, and a phone code that was derived from the old phone
+// is derived again from a new one. The input is applied to the customer
+// as it is under the store's row lock, so concurrent patches compose.
 func (s *Service) Update(ctx context.Context, id int64, in domain.CustomerInput, replace bool) (domain.Customer, error) {
-	cur, err := s.store.Get(ctx, id)
-	if err != nil {
-		return domain.Customer{}, err
+	if replace && in.Tags == nil {
+		in.Tags = &[]string{}
 	}
-	base := cur
-	if replace {
-		if in.Phone == nil {
-			return domain.Customer{}, domain.Invalid(map[string]string{"phone": "is required"})
+	next, err := s.store.Update(ctx, id, in.Tags != nil, func(cur domain.Customer) (domain.Customer, error) {
+		in := in
+		base := cur
+		if replace {
+			if in.Phone == nil {
+				return domain.Customer{}, domain.Invalid(map[string]string{"phone": "is required"})
+			}
+			base = domain.Customer{ID: cur.ID}
+		} else if in.Phone != nil && in.PhoneCode == nil && domain.PhoneCodeOf(*in.Phone) != domain.PhoneCodeOf(cur.Phone) && cur.PhoneCode == domain.PhoneCodeOf(cur.Phone) {
+			code := domain.PhoneCodeOf(*in.Phone)
+			in.PhoneCode = &code
 		}
-		base = domain.Customer{ID: cur.ID}
-		if in.Tags == nil {
-			in.Tags = &[]string{}
-		}
-	} else if in.Phone != nil && in.PhoneCode == nil && domain.PhoneCodeOf(*in.Phone) != domain.PhoneCodeOf(cur.Phone) && cur.PhoneCode == domain.PhoneCodeOf(cur.Phone) {
-		code := domain.PhoneCodeOf(*in.Phone)
-		in.PhoneCode = &code
-	}
-	next, err := in.Apply(base, s.cfg.DefaultTimezone)
-	if err != nil {
-		return domain.Customer{}, err
-	}
-	return s.done(ctx, metrics.CustomerUpdated, "customer updated")(s.store.Update(ctx, next, in.Tags != nil))
+		return in.Apply(base, s.cfg.DefaultTimezone)
+	})
+	return s.done(ctx, metrics.CustomerUpdated, "customer updated")(next, err)
 }
 
 // Delete removes a customer; its unsent messages are cancelled with it.
@@ -130,6 +130,8 @@ func (s *Service) done(ctx context.Context, event, msg string, extra ...any) fun
 			return domain.Customer{}, err
 		}
 		s.cfg.Metrics.Event(event)
+		// Attributes stay out of the log: they are free-form and may hold
+		// personal data that no LOG_PII masking knows of.
 		args := append([]any{logging.CustomerID, c.ID, logging.Phone, c.Phone, "phone_code", c.PhoneCode,
 			"timezone", c.Timezone, "tags", c.Tags}, extra...)
 		logging.FromContext(ctx, s.cfg.Log).Info(msg, args...)

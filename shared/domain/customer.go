@@ -1,6 +1,7 @@
 package domain
 
 import (
+	"encoding/json"
 	"regexp"
 	"strings"
 	"time"
@@ -13,13 +14,16 @@ import (
 
 // Customer is one entry of the directory.
 type Customer struct {
-	ID        int64     `json:"id" example:"42"`
-	Phone     string    `json:"phone" example:"79161234567"`
-	PhoneCode string    `json:"phone_code" example:"916"`
-	Timezone  string    `json:"timezone" example:"Europe/Moscow"`
-	Tags      []string  `json:"tags" example:"vip"`
-	CreatedAt time.Time `json:"created_at"`
-	UpdatedAt time.Time `json:"updated_at"`
+	ID        int64    `json:"id" example:"42"`
+	Phone     string   `json:"phone" example:"79161234567"`
+	PhoneCode string   `json:"phone_code" example:"916"`
+	Timezone  string   `json:"timezone" example:"Europe/Moscow"`
+	Tags      []string `json:"tags" example:"vip"`
+	// Free-form values by key: strings, numbers and booleans, e.g.
+	// {"name": "Anna", "city": "Kazan"}; {} when there are none.
+	Attributes Attributes `json:"attributes" swaggertype:"object"`
+	CreatedAt  time.Time  `json:"created_at"`
+	UpdatedAt  time.Time  `json:"updated_at"`
 }
 
 var (
@@ -111,6 +115,13 @@ type CustomerInput struct {
 	PhoneCode *string   `json:"phone_code,omitempty" example:"916"`
 	Timezone  *string   `json:"timezone,omitempty" example:"Europe/Moscow"`
 	Tags      *[]string `json:"tags,omitempty"`
+	// An object of strings, numbers and booleans: at most 32 keys and 2048
+	// bytes of compact JSON; keys are 1–64 ASCII letters, digits and
+	// underscores, starting with a letter. Create and PUT: the customer's
+	// attributes (omitted or null: none). PATCH: merged key by key — a
+	// value sets its key, null removes it, keys not named are kept;
+	// "attributes": null removes them all.
+	Attributes AttributesInput `json:"attributes,omitzero" swaggertype:"object"`
 }
 
 // Apply merges in onto c (a copy of the current state, or the zero Customer
@@ -148,7 +159,43 @@ func (in CustomerInput) Apply(c Customer, defaultTZ string) (Customer, error) {
 	if c.Tags == nil {
 		c.Tags = []string{}
 	}
+	c.Attributes = in.Attributes.merge(c.Attributes, "attributes", errs)
 	return c, errs.Err()
+}
+
+// DiffCustomers is the audit diff of a change of a customer (before nil
+// on create): Diff's, with the attributes compared key by key as
+// "attributes.<key>", so that one changed value is recorded as itself
+// rather than as the whole object, cut short.
+func DiffCustomers(before *Customer, after Customer) map[string]Change {
+	var b any
+	var was Attributes
+	if before != nil {
+		b, was = *before, before.Attributes
+	}
+	out := Diff(b, after, "attributes")
+	for k, v := range after.Attributes {
+		to := attributeJSON(v)
+		if old, ok := was[k]; !ok {
+			out["attributes."+k] = Change{To: compact(to)}
+		} else if from := attributeJSON(old); string(from) != string(to) {
+			out["attributes."+k] = Change{From: compact(from), To: compact(to)}
+		}
+	}
+	for k, old := range was {
+		if _, ok := after.Attributes[k]; !ok {
+			out["attributes."+k] = Change{From: compact(attributeJSON(old))}
+		}
+	}
+	return out
+}
+
+func attributeJSON(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil
+	}
+	return b
 }
 
 // CustomerFilter selects customers in lists and searches. Empty fields do
@@ -158,6 +205,10 @@ type CustomerFilter struct {
 	PhoneCodes  []string `json:"phone_codes,omitempty"`
 	Timezone    string   `json:"timezone,omitempty" example:"Europe/Moscow"`
 	PhonePrefix string   `json:"phone_prefix,omitempty" example:"7916"`
+	// Attribute values the customers must have: each key maps to a value
+	// or an array of values (any of them), compared as JSON values, e.g.
+	// {"city": "Kazan", "age": [30, 31]}.
+	Attributes AttributeFilter `json:"attributes,omitempty" swaggertype:"object"`
 }
 
 // Validate checks the filter's values.
@@ -181,5 +232,6 @@ func (f CustomerFilter) Validate() error {
 	if f.PhonePrefix != "" && !prefixRe.MatchString(f.PhonePrefix) {
 		errs.Add("phone_prefix", "must be 1 to 11 digits")
 	}
+	f.Attributes.Validate("attributes", errs)
 	return errs.Err()
 }

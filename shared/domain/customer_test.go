@@ -174,13 +174,13 @@ func TestCustomerInputApply(t *testing.T) {
 		{
 			name: "create: defaults from phone and service zone",
 			in:   domain.CustomerInput{Phone: ptr("79031234567")},
-			want: domain.Customer{Phone: "79031234567", PhoneCode: "903", Timezone: "Europe/Moscow", Tags: []string{}},
+			want: domain.Customer{Phone: "79031234567", PhoneCode: "903", Timezone: "Europe/Moscow", Tags: []string{}, Attributes: domain.Attributes{}},
 		},
 		{
 			name: "create: explicit code, zone and tags",
 			in: domain.CustomerInput{Phone: ptr("79031234567"), PhoneCode: ptr("916"), Timezone: ptr("Asia/Tokyo"),
 				Tags: &[]string{" a", "a", "b"}},
-			want: domain.Customer{Phone: "79031234567", PhoneCode: "916", Timezone: "Asia/Tokyo", Tags: []string{"a", "b"}},
+			want: domain.Customer{Phone: "79031234567", PhoneCode: "916", Timezone: "Asia/Tokyo", Tags: []string{"a", "b"}, Attributes: domain.Attributes{}},
 		},
 		{
 			name:      "create: bad phone only blames the phone",
@@ -206,25 +206,25 @@ func TestCustomerInputApply(t *testing.T) {
 			name: "patch: only the zone changes",
 			in:   domain.CustomerInput{Timezone: ptr("Europe/Berlin")},
 			base: existing,
-			want: domain.Customer{ID: 7, Phone: "79161234567", PhoneCode: "916", Timezone: "Europe/Berlin", Tags: []string{"vip"}},
+			want: domain.Customer{ID: 7, Phone: "79161234567", PhoneCode: "916", Timezone: "Europe/Berlin", Tags: []string{"vip"}, Attributes: domain.Attributes{}},
 		},
 		{
 			name: "patch: a new phone keeps the stored code",
 			in:   domain.CustomerInput{Phone: ptr("79031234567")},
 			base: existing,
-			want: domain.Customer{ID: 7, Phone: "79031234567", PhoneCode: "916", Timezone: "Asia/Tokyo", Tags: []string{"vip"}},
+			want: domain.Customer{ID: 7, Phone: "79031234567", PhoneCode: "916", Timezone: "Asia/Tokyo", Tags: []string{"vip"}, Attributes: domain.Attributes{}},
 		},
 		{
 			name: "patch: empty tag list clears tags",
 			in:   domain.CustomerInput{Tags: &[]string{}},
 			base: existing,
-			want: domain.Customer{ID: 7, Phone: "79161234567", PhoneCode: "916", Timezone: "Asia/Tokyo", Tags: []string{}},
+			want: domain.Customer{ID: 7, Phone: "79161234567", PhoneCode: "916", Timezone: "Asia/Tokyo", Tags: []string{}, Attributes: domain.Attributes{}},
 		},
 		{
 			name: "patch: stored record without zone gets the default",
 			in:   domain.CustomerInput{},
 			base: domain.Customer{ID: 7, Phone: "79161234567", PhoneCode: "916"},
-			want: domain.Customer{ID: 7, Phone: "79161234567", PhoneCode: "916", Timezone: "Europe/Moscow", Tags: []string{}},
+			want: domain.Customer{ID: 7, Phone: "79161234567", PhoneCode: "916", Timezone: "Europe/Moscow", Tags: []string{}, Attributes: domain.Attributes{}},
 		},
 		{
 			name:      "patch: explicit bad zone",

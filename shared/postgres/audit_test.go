@@ -26,7 +26,7 @@ func TestChangesWriteTheAuditTrail(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.Timezone = "Europe/Moscow"
-	if _, err := customers.Update(ctx, c, false); err != nil {
+	if _, err := customers.Update(ctx, c.ID, false, replaceWith(c)); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := customers.Create(ctx, domain.Customer{Phone: "79160000001", PhoneCode: "916", Timezone: "UTC"}); domain.ErrorCode(err) != domain.CodeConflict {

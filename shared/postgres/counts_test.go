@@ -27,7 +27,7 @@ func TestAudienceCountersStayExact(t *testing.T) {
 		t.Fatal(err)
 	}
 	moved.PhoneCode = "903"
-	if _, err := postgres.NewCustomers(db).Update(ctx, moved, false); err != nil {
+	if _, err := postgres.NewCustomers(db).Update(ctx, moved.ID, false, replaceWith(moved)); err != nil {
 		t.Fatal(err)
 	}
 	if err := postgres.NewCustomers(db).Delete(ctx, ids[4]); err != nil {

@@ -18,24 +18,26 @@ type Customers struct{ db *DB }
 func NewCustomers(db *DB) *Customers { return &Customers{db: db} }
 
 type customerRow struct {
-	ID        int64
-	Phone     string
-	PhoneCode string
-	Timezone  string
-	Tags      jsonList
-	CreatedAt time.Time
-	UpdatedAt time.Time
+	ID         int64
+	Phone      string
+	PhoneCode  string
+	Timezone   string
+	Tags       jsonList
+	Attributes jsonAttributes
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
 }
 
 func (r customerRow) domain() domain.Customer {
 	return domain.Customer{
 		ID: r.ID, Phone: r.Phone, PhoneCode: r.PhoneCode, Timezone: r.Timezone,
-		Tags: []string(r.Tags), CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
+		Tags: []string(r.Tags), Attributes: domain.Attributes(r.Attributes),
+		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
 	}
 }
 
 // customerSelect reads customers with their tag names in one query.
-const customerSelect = `SELECT c.id, c.phone, c.phone_code, c.timezone, c.created_at, c.updated_at,
+const customerSelect = `SELECT c.id, c.phone, c.phone_code, c.timezone, c.attributes, c.created_at, c.updated_at,
 	COALESCE((SELECT json_agg(t.name ORDER BY t.name) FROM customer_tags ct
 	          JOIN tags t ON t.id = ct.tag_id WHERE ct.customer_id = c.id), '[]') AS tags
 	FROM customers c`
@@ -44,19 +46,27 @@ const customerSelect = `SELECT c.id, c.phone, c.phone_code, c.timezone, c.create
 // time zone and tags.
 func (s *Customers) Create(ctx context.Context, c domain.Customer) (domain.Customer, error) {
 	var id int64
-	err := s.db.tx(ctx, nil, func(tx *gorm.DB) error {
+	attrs, err := attributesJSON(c.Attributes)
+	if err != nil {
+		return domain.Customer{}, err
+	}
+	err = s.db.tx(ctx, nil, func(tx *gorm.DB) error {
 		if err := registerRefs(tx, []string{c.PhoneCode}, []string{c.Timezone}); err != nil {
 			return err
 		}
-		err := tx.Raw(`INSERT INTO customers (phone, phone_code, timezone) VALUES (?, ?, ?) RETURNING id`,
-			c.Phone, c.PhoneCode, c.Timezone).Scan(&id).Error
+		// The attributes as stored (jsonb writes numbers its own way) go
+		// to the audit trail.
+		var stored jsonAttributes
+		err := tx.Raw(`INSERT INTO customers (phone, phone_code, timezone, attributes) VALUES (?, ?, ?, ?::jsonb) RETURNING id, attributes`,
+			c.Phone, c.PhoneCode, c.Timezone, attrs).Row().Scan(&id, &stored)
 		if err != nil {
 			return translate(err, "customer with phone "+c.Phone)
 		}
+		c.Attributes = domain.Attributes(stored)
 		if err := setCustomerTags(tx, id, c.Tags); err != nil {
 			return err
 		}
-		return audit(ctx, tx, domain.AuditCustomerCreated, domain.AuditObjectCustomer, id, domain.Diff(nil, c))
+		return audit(ctx, tx, domain.AuditCustomerCreated, domain.AuditObjectCustomer, id, domain.DiffCustomers(nil, c))
 	})
 	if err != nil {
 		return domain.Customer{}, err
@@ -81,23 +91,38 @@ func readCustomer(q *gorm.DB, id int64, lock string) (domain.Customer, error) {
 	return rows[0].domain(), nil
 }
 
-// UpdateCustomer replaces the stored fields of c.ID with c's. Tags are
-// replaced only when replaceTags is set.
-func (s *Customers) Update(ctx context.Context, c domain.Customer, replaceTags bool) (domain.Customer, error) {
+// UpdateCustomer changes customer id: under the row's lock it reads the
+// customer, has change make the new state (the stored fields, attributes
+// included, become its) and writes it, so concurrent changes — two
+// patches of different attributes — are applied one after the other and
+// none is lost. Tags are replaced only when replaceTags is set. An error
+// of change is returned as is, and nothing is written.
+func (s *Customers) Update(ctx context.Context, id int64, replaceTags bool, change func(cur domain.Customer) (domain.Customer, error)) (domain.Customer, error) {
 	err := s.db.tx(ctx, nil, func(tx *gorm.DB) error {
-		before, err := readCustomer(tx, c.ID, "FOR UPDATE OF c")
+		before, err := readCustomer(tx, id, "FOR UPDATE OF c")
+		if err != nil {
+			return err
+		}
+		c, err := change(before)
+		if err != nil {
+			return err
+		}
+		c.ID = id
+		attrs, err := attributesJSON(c.Attributes)
 		if err != nil {
 			return err
 		}
 		if err := registerRefs(tx, []string{c.PhoneCode}, []string{c.Timezone}); err != nil {
 			return err
 		}
-		res := tx.Exec(`UPDATE customers SET phone = ?, phone_code = ?, timezone = ?, updated_at = now() WHERE id = ?`,
-			c.Phone, c.PhoneCode, c.Timezone, c.ID)
-		if res.Error != nil {
-			return translate(res.Error, "customer with phone "+c.Phone)
+		var stored jsonAttributes
+		err = tx.Raw(`UPDATE customers SET phone = ?, phone_code = ?, timezone = ?, attributes = ?::jsonb, updated_at = now()
+			WHERE id = ? RETURNING attributes`, c.Phone, c.PhoneCode, c.Timezone, attrs, c.ID).Row().Scan(&stored)
+		if err != nil {
+			return translate(err, "customer with phone "+c.Phone)
 		}
 		after := c
+		after.Attributes = domain.Attributes(stored)
 		after.Tags = before.Tags
 		if replaceTags {
 			if err := tx.Exec(`DELETE FROM customer_tags WHERE customer_id = ?`, c.ID).Error; err != nil {
@@ -108,12 +133,12 @@ func (s *Customers) Update(ctx context.Context, c domain.Customer, replaceTags b
 			}
 			after.Tags = slices.Sorted(slices.Values(c.Tags)) // as read: by name
 		}
-		return audit(ctx, tx, domain.AuditCustomerUpdated, domain.AuditObjectCustomer, c.ID, domain.Diff(before, after))
+		return audit(ctx, tx, domain.AuditCustomerUpdated, domain.AuditObjectCustomer, c.ID, domain.DiffCustomers(&before, after))
 	})
 	if err != nil {
 		return domain.Customer{}, err
 	}
-	return s.Get(ctx, c.ID)
+	return s.Get(ctx, id)
 }
 
 // DeleteCustomer removes a customer. Its messages stay as history; the ones

@@ -2,9 +2,11 @@ package postgres_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strconv"
 	"testing"
 
 	"mailing/shared/domain"
@@ -20,9 +22,11 @@ func TestCustomerPagesMatchFilter(t *testing.T) {
 	r := rand.New(rand.NewPCG(7, 7))
 	tags := []string{"a", "b", "c", "rare"}
 	codes := []string{"900", "901", "902"}
+	cities := []string{"Kazan", "Omsk", "Perm"}
 	var rows []domain.ImportRow
 	for i := range 600 {
-		c := domain.Customer{Phone: fmt.Sprintf("7900%07d", i), PhoneCode: codes[r.IntN(3)], Timezone: "Europe/Moscow", Tags: []string{}}
+		c := domain.Customer{Phone: fmt.Sprintf("7900%07d", i), PhoneCode: codes[r.IntN(3)], Timezone: "Europe/Moscow", Tags: []string{},
+			Attributes: domain.Attributes{}}
 		for _, tag := range tags[:3] {
 			if r.IntN(3) == 0 {
 				c.Tags = append(c.Tags, tag)
@@ -30,6 +34,15 @@ func TestCustomerPagesMatchFilter(t *testing.T) {
 		}
 		if i%97 == 0 {
 			c.Tags = append(c.Tags, "rare")
+		}
+		if n := r.IntN(4); n < 3 {
+			c.Attributes["city"] = cities[n]
+		}
+		if r.IntN(2) == 0 {
+			c.Attributes["age"] = json.Number(strconv.Itoa(r.IntN(4)))
+		}
+		if i%101 == 0 {
+			c.Attributes["rare"] = true
 		}
 		rows = append(rows, domain.ImportRow{Line: int64(i + 1), Customer: c})
 	}
@@ -52,6 +65,14 @@ func TestCustomerPagesMatchFilter(t *testing.T) {
 		{Tags: []string{"b"}, PhonePrefix: "79000001"},
 		{Tags: []string{"nosuch"}},
 		{PhoneCodes: []string{"900"}},
+		{Attributes: domain.AttributeFilter{"city": {"Kazan"}}},
+		{Attributes: domain.AttributeFilter{"city": {"Kazan"}, "age": {json.Number("2")}}},
+		{Attributes: domain.AttributeFilter{"city": {"Kazan", "Perm"}, "age": {json.Number("1"), json.Number("3")}}},
+		{Attributes: domain.AttributeFilter{"rare": {true}}},
+		{Attributes: domain.AttributeFilter{"age": {"2"}}}, // a string: no customer has one
+		{Tags: []string{"a", "b"}, Attributes: domain.AttributeFilter{"city": {"Omsk"}}},
+		{Tags: []string{"rare"}, Attributes: domain.AttributeFilter{"rare": {true}}},
+		{PhoneCodes: []string{"901"}, Attributes: domain.AttributeFilter{"age": {json.Number("0"), json.Number("1")}}},
 	}
 	for _, f := range filters {
 		var want []int64
@@ -94,5 +115,17 @@ func matches(f domain.CustomerFilter, c domain.Customer) bool {
 	if len(f.PhoneCodes) > 0 && !slices.Contains(f.PhoneCodes, c.PhoneCode) {
 		return false
 	}
+	for k, vs := range f.Attributes {
+		have, ok := c.Attributes[k]
+		if !ok || !slices.ContainsFunc(vs, func(v any) bool { return sameJSON(v, have) }) {
+			return false
+		}
+	}
 	return f.PhonePrefix == "" || (len(c.Phone) >= len(f.PhonePrefix) && c.Phone[:len(f.PhonePrefix)] == f.PhonePrefix)
+}
+
+func sameJSON(a, b any) bool {
+	ja, err1 := json.Marshal(a)
+	jb, err2 := json.Marshal(b)
+	return err1 == nil && err2 == nil && string(ja) == string(jb)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -34,11 +35,12 @@ CREATE TEMP TABLE import_rows (
     phone_code  text NOT NULL,
     timezone    text NOT NULL,
     tags        text[] NOT NULL,
+    attributes  jsonb NOT NULL,
     customer_id bigint,
     inserted    boolean
 ) ON COMMIT DELETE ROWS`
 
-var importColumns = []string{"line", "phone", "phone_code", "timezone", "tags"}
+var importColumns = []string{"line", "phone", "phone_code", "timezone", "tags", "attributes"}
 
 // replan makes every import statement planned when it runs. A cached plan
 // made for the first batch, while the tables were small, scanned the whole
@@ -186,10 +188,22 @@ func auditBatch(ctx context.Context, tx pgx.Tx, mode domain.ImportConflict, rows
 	return err
 }
 
+// noAttributes is the COPY value of a customer without attributes, most
+// of an import's rows: no encoding per row.
+var noAttributes = json.RawMessage("{}")
+
 func copyImportRows(ctx context.Context, tx pgx.Tx, rows []domain.ImportRow) error {
 	src := pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) {
 		c := rows[i].Customer
-		return []any{rows[i].Line, c.Phone, c.PhoneCode, c.Timezone, c.Tags}, nil
+		attrs := noAttributes
+		if len(c.Attributes) > 0 {
+			b, err := c.Attributes.MarshalJSON()
+			if err != nil {
+				return nil, fmt.Errorf("line %d: encode attributes: %w", rows[i].Line, err)
+			}
+			attrs = b
+		}
+		return []any{rows[i].Line, c.Phone, c.PhoneCode, c.Timezone, c.Tags, attrs}, nil
 	})
 	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"import_rows"}, importColumns, src); err != nil {
 		return fmt.Errorf("copy rows: %w", err)
@@ -274,8 +288,8 @@ func distinctRefs(rows []domain.ImportRow, dropped map[int64]bool) (codes, zones
 func insertImportRows(ctx context.Context, tx pgx.Tx) ([]domain.ImportedCustomer, error) {
 	rows, err := tx.Query(ctx, `
 WITH up AS (
-    INSERT INTO customers (phone, phone_code, timezone)
-    SELECT phone, phone_code, timezone FROM import_rows ORDER BY line
+    INSERT INTO customers (phone, phone_code, timezone, attributes)
+    SELECT phone, phone_code, timezone, attributes FROM import_rows ORDER BY line
     ON CONFLICT (phone) DO NOTHING
     RETURNING id, phone),
 links AS (
@@ -289,15 +303,16 @@ SELECT r.line, up.id, true FROM up JOIN import_rows r ON r.phone = up.phone`, re
 	return collectImported(rows)
 }
 
-// upsertImportRows inserts new customers, overwrites existing ones and makes
-// each written customer's tags exactly the row's.
+// upsertImportRows inserts new customers, overwrites existing ones (their
+// attributes too: a row describes the whole customer) and makes each
+// written customer's tags exactly the row's.
 func upsertImportRows(ctx context.Context, tx pgx.Tx) ([]domain.ImportedCustomer, error) {
 	rows, err := tx.Query(ctx, `
 WITH up AS (
-    INSERT INTO customers (phone, phone_code, timezone)
-    SELECT phone, phone_code, timezone FROM import_rows ORDER BY line
+    INSERT INTO customers (phone, phone_code, timezone, attributes)
+    SELECT phone, phone_code, timezone, attributes FROM import_rows ORDER BY line
     ON CONFLICT (phone) DO UPDATE
-    SET phone_code = excluded.phone_code, timezone = excluded.timezone, updated_at = now()
+    SET phone_code = excluded.phone_code, timezone = excluded.timezone, attributes = excluded.attributes, updated_at = now()
     RETURNING id, phone, xmax = 0 AS inserted)
 UPDATE import_rows r SET customer_id = up.id, inserted = up.inserted FROM up WHERE r.phone = up.phone
 RETURNING r.line, r.customer_id, r.inserted`, replan)

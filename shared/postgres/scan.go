@@ -5,6 +5,8 @@ import (
 	"database/sql/driver"
 	"encoding/json"
 	"fmt"
+
+	"mailing/shared/domain"
 )
 
 // jsonList scans a json array (from json_agg) into a string slice; it avoids
@@ -36,6 +38,55 @@ func (l *jsonList) Scan(src any) error {
 }
 
 func (l jsonList) Value() (driver.Value, error) { return json.Marshal([]string(l)) }
+
+// jsonAttributes scans a jsonb object of customer attributes, keeping
+// numbers exact.
+type jsonAttributes domain.Attributes
+
+func (a *jsonAttributes) Scan(src any) error {
+	var b []byte
+	switch v := src.(type) {
+	case nil:
+		*a = jsonAttributes{}
+		return nil
+	case []byte:
+		b = v
+	case string:
+		b = []byte(v)
+	default:
+		return fmt.Errorf("scan attributes from %T", src)
+	}
+	out, err := decodeAttributes(b)
+	*a = jsonAttributes(out)
+	return err
+}
+
+// Value makes the type one GORM accepts as a field, as jsonList is.
+func (a jsonAttributes) Value() (driver.Value, error) { return domain.Attributes(a).MarshalJSON() }
+
+// decodeAttributes reads a stored attributes object; {} (most customers')
+// costs no decoding.
+func decodeAttributes(b []byte) (domain.Attributes, error) {
+	var out domain.Attributes
+	if err := out.UnmarshalJSON(b); err != nil {
+		return domain.Attributes{}, fmt.Errorf("scan attributes: %w", err)
+	}
+	if out == nil {
+		out = domain.Attributes{}
+	}
+	return out, nil
+}
+
+// attributesJSON is the stored form of attributes, for a jsonb parameter.
+// Validated attributes always encode; others may not (a json.Number that
+// is no number).
+func attributesJSON(a domain.Attributes) (string, error) {
+	b, err := a.MarshalJSON()
+	if err != nil {
+		return "", fmt.Errorf("encode attributes: %w", err)
+	}
+	return string(b), nil
+}
 
 // eachRow scans every row of rows into dest and calls fn after each, then
 // closes rows.

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 
@@ -18,6 +19,7 @@ type TagRequest struct {
 //
 //	@Summary		Create a customer
 //	@Description	phone must match 7XXXXXXXXXX and be unique; phone_code defaults to digits 2–4 of the phone; timezone defaults to the service's DEFAULT_TIMEZONE. New tags, codes and zones are registered.
+//	@Description	attributes: free-form values, e.g. {"name": "Anna", "city": "Kazan", "age": 30, "vip": true} — strings, numbers and booleans (no objects or arrays); at most 32 keys and 2048 bytes of compact JSON; keys are 1–64 ASCII letters, digits and underscores, starting with a letter (so that each can be a placeholder of a message template). A key set to null is left out. Each bad key or value is reported as its own field, e.g. "attributes.city".
 //	@Tags			customers
 //	@Accept			json
 //	@Produce		json
@@ -51,34 +53,65 @@ func (s *Server) createCustomer(c *gin.Context) {
 
 // listCustomers godoc
 //
-//	@Summary	List customers
-//	@Tags		customers
-//	@Produce	json
-//	@Param		tag				query		[]string	false	"has any of these tags (repeatable)"	collectionFormat(multi)
-//	@Param		phone_code		query		[]string	false	"operator code is one of these (repeatable)"	collectionFormat(multi)
-//	@Param		timezone		query		string		false	"IANA time zone"
-//	@Param		phone_prefix	query		string		false	"phone starts with these digits"
-//	@Param		limit			query		int			false	"page size, 1–1000"	default(50)
-//	@Param		after			query		string		false	"cursor: the next value of the previous page"
-//	@Success	200				{object}	List[domain.Customer]
-//	@Failure	400				{object}	ErrorBody
-//	@Failure	401				{object}	ErrorBody
-//	@Failure	403				{object}	ErrorBody	"needs the viewer role"
-//	@Security	OAuth2Password
-//	@Security	Bearer
-//	@Router		/api/customers [get]
+//	@Summary		List customers
+//	@Description	The filters combine with AND. attr.<key>=<value> (e.g. ?attr.city=Kazan) keeps the customers whose attribute <key> has that value; repeat a parameter for any of several values (?attr.city=Kazan&attr.city=Omsk), use several keys for all of them. A query string has no types, so a value that reads as a JSON number or as true/false also matches that number or boolean: attr.age=30 matches "30" and 30. POST /api/search compares typed values exactly.
+//	@Tags			customers
+//	@Produce		json
+//	@Param			tag				query		[]string	false	"has any of these tags (repeatable)"			collectionFormat(multi)
+//	@Param			phone_code		query		[]string	false	"operator code is one of these (repeatable)"	collectionFormat(multi)
+//	@Param			timezone		query		string		false	"IANA time zone"
+//	@Param			phone_prefix	query		string		false	"phone starts with these digits"
+//	@Param			limit			query		int			false	"page size, 1–1000"	default(50)
+//	@Param			after			query		string		false	"cursor: the next value of the previous page"
+//	@Success		200				{object}	List[domain.Customer]
+//	@Failure		400				{object}	ErrorBody
+//	@Failure		401				{object}	ErrorBody
+//	@Failure		403				{object}	ErrorBody	"needs the viewer role"
+//	@Security		OAuth2Password
+//	@Security		Bearer
+//	@Router			/api/customers [get]
 func (s *Server) listCustomers(c *gin.Context) {
+	attrs, err := queryAttributes(c)
+	if err != nil {
+		writeError(c, err)
+		return
+	}
 	f := domain.CustomerFilter{
 		Tags: c.QueryArray("tag"), PhoneCodes: c.QueryArray("phone_code"),
-		Timezone: c.Query("timezone"), PhonePrefix: c.Query("phone_prefix"),
+		Timezone: c.Query("timezone"), PhonePrefix: c.Query("phone_prefix"), Attributes: attrs,
 	}
 	s.respondCustomers(c, f)
+}
+
+// attrParam prefixes the query parameters that filter on attributes.
+const attrParam = "attr."
+
+// queryAttributes reads the ?attr.<key>=<value> filters, each value with
+// the number or boolean it reads as; problems are named after the
+// parameters ("attr.city").
+func queryAttributes(c *gin.Context) (domain.AttributeFilter, error) {
+	var f domain.AttributeFilter
+	for name, values := range c.Request.URL.Query() {
+		key, ok := strings.CutPrefix(name, attrParam)
+		if !ok {
+			continue
+		}
+		if f == nil {
+			f = domain.AttributeFilter{}
+		}
+		for _, v := range values {
+			f[key] = append(f[key], domain.LooseAttributeValues(v)...)
+		}
+	}
+	errs := domain.FieldErrors{}
+	f.Validate(strings.TrimSuffix(attrParam, "."), errs)
+	return f, errs.Err()
 }
 
 // searchCustomers godoc
 //
 //	@Summary		Search customers
-//	@Description	The same filter as the list, in a JSON body: tags (any of), phone_codes (any of), timezone, phone_prefix. Paginated with ?limit= and ?after=.
+//	@Description	The same filter as the list, in a JSON body: tags (any of), phone_codes (any of), timezone, phone_prefix, and attributes: {"city": "Kazan", "age": [30, 31]} keeps the customers whose city is "Kazan" and whose age is 30 or 31 — each key a value or an array of values (any of them), compared as JSON values, so the string "30" does not match the number 30. Paginated with ?limit= and ?after=.
 //	@Tags			customers
 //	@Accept			json
 //	@Produce		json
@@ -147,7 +180,7 @@ func (s *Server) getCustomer(c *gin.Context) {
 // replaceCustomer godoc
 //
 //	@Summary		Replace a customer
-//	@Description	Every field is set: phone is required, omitted phone_code/timezone take their defaults, omitted tags means no tags.
+//	@Description	Every field is set: phone is required, omitted phone_code/timezone take their defaults, omitted tags means no tags, omitted attributes means none (the given object becomes the customer's attributes; a key set to null is left out).
 //	@Tags			customers
 //	@Accept			json
 //	@Produce		json
@@ -168,6 +201,7 @@ func (s *Server) replaceCustomer(c *gin.Context) { s.updateCustomer(c, true) }
 //
 //	@Summary		Update some fields of a customer
 //	@Description	Only the given fields change; tags, when given, replace the customer's tags.
+//	@Description	attributes, when given, are merged key by key (a JSON merge patch, RFC 7396, one level deep): {"city": "Omsk", "age": null} sets city, removes age and keeps every other attribute; "attributes": null removes them all; {} changes nothing. The limits (32 keys, 2048 bytes) apply to the result.
 //	@Tags			customers
 //	@Accept			json
 //	@Produce		json

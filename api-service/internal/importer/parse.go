@@ -131,9 +131,17 @@ func lineProblem(err error) string {
 	return de.Message
 }
 
-// csvColumns are the positions of the known columns; -1 when absent.
+// csvColumns are the positions of the known columns, -1 when absent, and
+// the attribute columns: every other one.
 type csvColumns struct {
 	phone, phoneCode, timezone, tags int
+	attributes                       []csvAttribute
+}
+
+// csvAttribute is a column whose cells are values of one attribute.
+type csvAttribute struct {
+	index int
+	key   string
 }
 
 // csvReader reads a CSV upload whose first record names the columns.
@@ -168,23 +176,32 @@ func newCSVReader(body io.Reader) (*csvReader, error) {
 	return &csvReader{r: r, limit: limit, cols: cols, width: len(header), lastLine: 1}, nil
 }
 
-// parseCSVHeader maps column names (any order, case-insensitive) to positions.
+// parseCSVHeader maps column names to positions: the known ones in any
+// order and case, every other one an attribute of that name (trimmed,
+// case kept).
 func parseCSVHeader(header []string) (csvColumns, error) {
 	cols := csvColumns{phone: -1, phoneCode: -1, timezone: -1, tags: -1}
 	slots := map[string]*int{"phone": &cols.phone, "phone_code": &cols.phoneCode, "timezone": &cols.timezone, "tags": &cols.tags}
-	const want = "the first line must name the columns: phone,phone_code,timezone,tags (phone required)"
+	const want = "the first line must name the columns: phone (required), phone_code, timezone, tags, and any attributes"
+	attributes := map[string]bool{}
 	for i, name := range header {
 		if i == 0 {
 			name = strings.TrimPrefix(name, "\uFEFF") // spreadsheet byte order mark
 		}
-		slot, ok := slots[strings.ToLower(strings.TrimSpace(name))]
+		name = strings.TrimSpace(name)
+		slot, known := slots[strings.ToLower(name)]
 		switch {
-		case !ok:
-			return cols, domain.Errorf(domain.CodeInvalid, "CSV header: unknown column %q; %s", clip(name), want)
-		case *slot >= 0:
+		case known && *slot >= 0, !known && attributes[name]:
 			return cols, domain.Errorf(domain.CodeInvalid, "CSV header: column %q appears twice; %s", clip(name), want)
+		case known:
+			*slot = i
+		default:
+			if p := domain.ValidateAttributeKey(name); p != "" {
+				return cols, domain.Errorf(domain.CodeInvalid, "CSV header: column %q is neither a known column nor an attribute name, which %s; %s", clip(name), p, want)
+			}
+			attributes[name] = true
+			cols.attributes = append(cols.attributes, csvAttribute{index: i, key: name})
 		}
-		*slot = i
 	}
 	if cols.phone < 0 {
 		return cols, domain.Errorf(domain.CodeInvalid, "CSV header: no phone column; %s", want)
@@ -226,7 +243,26 @@ func (c *csvReader) next(rec *record) error {
 	}
 	tags := splitTags(c.optional(fields, c.cols.tags))
 	rec.input.Tags = &tags
+	if len(c.cols.attributes) > 0 {
+		rec.input.Attributes = domain.SetAttributes(c.attributes(fields))
+	}
 	return nil
+}
+
+// attributes reads a record's attribute cells: strings as written (a CSV
+// cell has no type, and "007" or "1e3" must stay as they are), empty
+// cells left out.
+func (c *csvReader) attributes(fields []string) domain.Attributes {
+	var out domain.Attributes
+	for _, a := range c.cols.attributes {
+		if v := fields[a.index]; v != "" {
+			if out == nil {
+				out = make(domain.Attributes, len(c.cols.attributes))
+			}
+			out[a.key] = v
+		}
+	}
+	return out
 }
 
 func (c *csvReader) optional(fields []string, i int) string {
