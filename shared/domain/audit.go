@@ -21,6 +21,7 @@ const (
 	AuditMailoutPaused     = "mailout.paused"
 	AuditMailoutResumed    = "mailout.resumed"
 	AuditMailoutRetried    = "mailout.retried"
+	AuditMailoutTestSent   = "mailout.test_sent"
 	AuditUserCreated       = "user.created"
 	AuditUserUpdated       = "user.updated"
 	AuditUserPasswordReset = "user.password_reset"

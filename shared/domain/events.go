@@ -77,4 +77,6 @@ type RetryResult struct {
 type SendJob struct {
 	MessageID int64 `json:"message_id"`
 	MailoutID int64 `json:"mailout_id"`
+	// Test marks the job of a test message (MessageID is its id).
+	Test bool `json:"test,omitempty"`
 }

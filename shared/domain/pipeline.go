@@ -18,8 +18,11 @@ type ClaimedMessage struct {
 	Phone        string
 	Timezone     string
 	Text         string
-	EndAt        time.Time
-	Window       *SendWindow
+	// Attributes is the customer's attributes as JSON, for rendering the
+	// text's placeholders.
+	Attributes []byte
+	EndAt      time.Time
+	Window     *SendWindow
 }
 
 // Outcome is the result of handling one claimed message.
@@ -39,6 +42,10 @@ type Outcome struct {
 	// by it. Empty for a sent message.
 	Reason Reason
 	At     time.Time
+	// MissingAttributes counts the placeholders of the text that had no
+	// value and no default and rendered empty; a sent message with any is
+	// counted as a missing_attribute warning.
+	MissingAttributes int
 }
 
 // MessageRef names a message and its mailout: enough to publish its job.

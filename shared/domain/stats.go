@@ -164,12 +164,21 @@ type MailoutStats struct {
 	// Retrying groups pending messages waiting for another attempt by the
 	// reason of the last one.
 	Retrying ReasonCounts `json:"retrying"`
+	// Warnings counts sent messages with a problem that did not stop them.
+	Warnings Warnings `json:"warnings"`
 	// Deliveries is the number of messages sent in each minute that had
 	// any, in time order.
 	Deliveries []MinuteCount `json:"deliveries"`
 	// At is the time the statistics were taken; the current rate is
 	// relative to it.
 	At time.Time `json:"at"`
+}
+
+// Warnings count sent messages by what was wrong with them.
+type Warnings struct {
+	// MissingAttribute: a placeholder had no value and no default, and
+	// rendered empty.
+	MissingAttribute int64 `json:"missing_attribute" example:"3"`
 }
 
 // Progress is how much of a mailout is done.

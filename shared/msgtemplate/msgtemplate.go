@@ -418,3 +418,14 @@ func appendOther(buf []byte, v any) []byte {
 	}
 	return fmt.Append(buf, v)
 }
+
+// RenderJSON is Render with the attributes given as a JSON object (as the
+// database keeps them); empty, {} or undecodable JSON renders as no
+// attributes.
+func (t *Template) RenderJSON(attrs []byte, buf []byte) (out []byte, missing int) {
+	var m map[string]any
+	if len(attrs) > 2 {
+		_ = json.Unmarshal(attrs, &m)
+	}
+	return t.Render(m, buf)
+}

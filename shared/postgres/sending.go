@@ -66,7 +66,7 @@ const claimSQL = `WITH due AS MATERIALIZED (
 				LIMIT 1 FOR UPDATE OF m SKIP LOCKED) p))
 	)
 	SELECT cl.id, cl.mailout_id, cl.customer_id, cl.attempts, cl.attempts_base, c.phone, c.timezone,
-	       mo.text, mo.end_at, mo.window_start, mo.window_end
+	       mo.text, c.attributes, mo.end_at, mo.window_start, mo.window_end
 	FROM claimed cl JOIN mailouts mo ON mo.id = cl.mailout_id JOIN customers c ON c.id = cl.customer_id`
 
 // claimArgs are claimSQL's arguments: the ids, the time, and the statuses
@@ -96,7 +96,7 @@ func (s *Sending) Claim(ctx context.Context, ids []int64, now time.Time) ([]doma
 				var j domain.ClaimedMessage
 				var ws, we *int16
 				err := r.Scan(&j.MessageID, &j.MailoutID, &j.CustomerID, &j.Attempts, &j.AttemptsBase, &j.Phone, &j.Timezone,
-					&j.Text, &j.EndAt, &ws, &we)
+					&j.Text, &j.Attributes, &j.EndAt, &ws, &we)
 				j.EndAt = j.EndAt.UTC()
 				if ws != nil && we != nil {
 					j.Window = &domain.SendWindow{Start: domain.Clock(*ws), End: domain.Clock(*we)}
@@ -138,13 +138,19 @@ func (s *Sending) Record(ctx context.Context, outs []domain.Outcome) (int64, err
 	var changed int64
 	err := retryConflicts(ctx, func() error {
 		return s.db.withPgx(ctx, func(pc *pgx.Conn) error {
-			tag, err := pc.Exec(ctx, `UPDATE messages m SET status = u.status, attempts = m.attempts + u.inc,
-				last_error = u.err, reason = u.reason, next_attempt_at = u.next,
-				sent_at = CASE WHEN u.status = $8 THEN u.at ELSE m.sent_at END,
-				updated_at = u.at
-			FROM unnest($1::bigint[], $2::text[], $3::int[], $4::text[], $5::timestamptz[], $6::timestamptz[], $7::text[])
-			     AS u(id, status, inc, err, next, at, reason)
-			WHERE m.id = u.id AND m.status = $9`, ids, statuses, incs, errs, nexts, ats, reasons, domain.MessageSent, domain.MessageSending)
+			if warned := missingCounts(outs); warned != nil {
+				// The warnings are counted by the same statement, only
+				// for the rows it really changed.
+				return pc.QueryRow(ctx, `WITH upd AS (`+recordSQL+` RETURNING m.id, m.mailout_id), w AS (
+					INSERT INTO mailout_warnings AS t (mailout_id, kind, slot, n)
+					SELECT upd.mailout_id, $11, pg_backend_pid() % 8, count(*)
+					FROM upd JOIN unnest($1::bigint[], $10::int[]) AS x(id, missing) ON x.id = upd.id
+					WHERE x.missing > 0 GROUP BY upd.mailout_id ORDER BY upd.mailout_id
+					ON CONFLICT (mailout_id, kind, slot) DO UPDATE SET n = t.n + EXCLUDED.n)
+				SELECT count(*) FROM upd`, ids, statuses, incs, errs, nexts, ats, reasons, domain.MessageSent, domain.MessageSending,
+					warned, warningMissingAttribute).Scan(&changed)
+			}
+			tag, err := pc.Exec(ctx, recordSQL, ids, statuses, incs, errs, nexts, ats, reasons, domain.MessageSent, domain.MessageSending)
 			changed = tag.RowsAffected()
 			return err
 		})
@@ -153,6 +159,34 @@ func (s *Sending) Record(ctx context.Context, outs []domain.Outcome) (int64, err
 		return 0, translate(err, "message outcomes")
 	}
 	return changed, nil
+}
+
+// recordSQL writes a batch of outcomes to the messages still sending.
+const recordSQL = `UPDATE messages m SET status = u.status, attempts = m.attempts + u.inc,
+				last_error = u.err, reason = u.reason, next_attempt_at = u.next,
+				sent_at = CASE WHEN u.status = $8 THEN u.at ELSE m.sent_at END,
+				updated_at = u.at
+			FROM unnest($1::bigint[], $2::text[], $3::int[], $4::text[], $5::timestamptz[], $6::timestamptz[], $7::text[])
+			     AS u(id, status, inc, err, next, at, reason)
+			WHERE m.id = u.id AND m.status = $9`
+
+// warningMissingAttribute is the kind of warning of a message sent with a
+// placeholder that rendered empty.
+const warningMissingAttribute = "missing_attribute"
+
+// missingCounts is, per outcome, 1 when a sent message had a missing
+// attribute; nil when none had.
+func missingCounts(outs []domain.Outcome) []int32 {
+	var out []int32
+	for i, o := range outs {
+		if o.Status == domain.MessageSent && o.MissingAttributes > 0 {
+			if out == nil {
+				out = make([]int32, len(outs))
+			}
+			out[i] = 1
+		}
+	}
+	return out
 }
 
 func truncate(s string, n int) string {

@@ -94,6 +94,36 @@ func (s *Sending) PendingMessageIDs(ctx context.Context, mailoutID, afterID int6
 	return ids, translate(err, "messages")
 }
 
+// NextJobPage takes the next page of up to limit pending messages of the
+// mailout whose jobs the fan-out has yet to publish, in id order, and
+// moves the mailout's fan-out cursor past them in the same statement: the
+// caller publishes them, and no other publisher takes the same page. A
+// publisher that dies holding a page leaves its jobs to the reconciler's
+// lost-job pass.
+func (s *Sending) NextJobPage(ctx context.Context, mailoutID int64, limit int) ([]int64, error) {
+	var ids []int64
+	err := s.db.q(ctx).Raw(`WITH cur AS (
+			SELECT jobs_published_through AS after FROM mailouts WHERE id = ? FOR UPDATE
+		), page AS (
+			SELECT m.id FROM messages m, cur WHERE m.mailout_id = ? AND m.status = ? AND m.id > cur.after
+			ORDER BY m.id LIMIT ?
+		), moved AS (
+			UPDATE mailouts SET jobs_published_through = (SELECT max(id) FROM page)
+			WHERE id = ? AND EXISTS (SELECT 1 FROM page)
+		)
+		SELECT id FROM page ORDER BY id`, mailoutID, mailoutID, domain.MessagePending, limit, mailoutID).Scan(&ids).Error
+	return ids, translate(err, "messages")
+}
+
+// ReturnJobPage moves the mailout's fan-out cursor back before firstID,
+// after the page starting there could not be published, so the next
+// publisher (the start event redelivered) takes it again.
+func (s *Sending) ReturnJobPage(ctx context.Context, mailoutID, firstID int64) error {
+	err := s.db.q(ctx).Exec(`UPDATE mailouts SET jobs_published_through = ? WHERE id = ? AND jobs_published_through >= ?`,
+		firstID-1, mailoutID, firstID).Error
+	return translate(err, "mailout")
+}
+
 // MailoutStartAt returns a mailout's scheduled start, which the sender's
 // delivery-lag metric measures from.
 func (s *Sending) MailoutStartAt(ctx context.Context, id int64) (time.Time, error) {

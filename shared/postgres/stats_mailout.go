@@ -32,6 +32,10 @@ func (s *Stats) MailoutStats(ctx context.Context, id int64, now time.Time) (doma
 		if err := readDeliveries(tx, &st); err != nil {
 			return err
 		}
+		if err := tx.Raw(`SELECT COALESCE(sum(n), 0)::bigint FROM mailout_warnings WHERE mailout_id = ? AND kind = ?`,
+			st.MailoutID, warningMissingAttribute).Row().Scan(&st.Warnings.MissingAttribute); err != nil {
+			return fmt.Errorf("read warnings: %w", err)
+		}
 		return readCurrentRate(tx, &st)
 	})
 	if err != nil {

@@ -86,6 +86,7 @@ func (b *bundle) server() (*httpapi.Server, *auth.Authenticator) {
 	b.t.Cleanup(func() { cancel(); <-done })
 	h := httpapi.New(httpapi.Config{
 		Stores: stores, Log: log, Tokens: b.tokens, Authenticator: authn, DefaultTimezone: "Europe/Moscow", Version: "test",
+		TestSendWait: 200 * time.Millisecond,
 	})
 	return h, authn
 }

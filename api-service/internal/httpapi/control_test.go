@@ -123,3 +123,41 @@ func TestMailoutTextTemplate(t *testing.T) {
 	out := b.must(http.StatusBadRequest, "PATCH", fmt.Sprintf("/api/mailouts/%d", id(t, m)), map[string]any{"text": "{{ }}"})
 	wantError(t, out, "invalid")
 }
+
+// A test send is validated, rendered for the customer, queued for the
+// planner, audited and listed; with no worker running it answers 202
+// pending, and it never becomes one of the mailout's messages.
+func TestMailoutTestSend(t *testing.T) {
+	b := setup(t)
+	cust := b.must(http.StatusCreated, "POST", "/api/customers", map[string]any{"phone": "79161230000", "attributes": map[string]any{"name": "Anna"}})
+	m := b.newMailout(map[string]any{"text": `Hi {{name | default: "friend"}}`})
+	path := fmt.Sprintf("/api/mailouts/%d", id(t, m))
+	for _, body := range []map[string]any{{}, {"phone": "8916"}, {"phone": "79161230000", "customer_id": 1}} {
+		wantError(t, b.must(http.StatusBadRequest, "POST", path+"/test", body), "invalid")
+	}
+	b.must(http.StatusNotFound, "POST", path+"/test", map[string]any{"customer_id": 999999})
+	b.must(http.StatusNotFound, "POST", "/api/mailouts/999999/test", map[string]any{"phone": "79161230000"})
+
+	byID := b.must(http.StatusAccepted, "POST", path+"/test", map[string]any{"customer_id": id(t, cust)})
+	if byID["status"] != "pending" || byID["text"] != "Hi Anna" || byID["phone"] != "79161230000" || byID["id"].(float64) < 1e15 {
+		t.Fatalf("test for a customer: %v", byID)
+	}
+	stranger := b.must(http.StatusAccepted, "POST", path+"/test", map[string]any{"phone": "79990000000"})
+	if stranger["text"] != "Hi friend" || stranger["customer_id"] != nil {
+		t.Fatalf("test for a phone that is nobody's: %v", stranger)
+	}
+	list := items(t, b.must(http.StatusOK, "GET", path+"/tests", nil))
+	if len(list) != 2 || list[0]["id"] != byID["id"] {
+		t.Fatalf("tests: %v", list)
+	}
+	var events, messages int
+	_ = b.db.SQL().QueryRow(`SELECT count(*) FROM outbox WHERE topic = 'message.test'`).Scan(&events)
+	_ = b.db.SQL().QueryRow(`SELECT count(*) FROM messages`).Scan(&messages)
+	if events != 2 || messages != 0 {
+		t.Errorf("%d test events, %d messages; want 2 and none", events, messages)
+	}
+	audited := items(t, b.must(http.StatusOK, "GET", "/api/audit?action="+domain.AuditMailoutTestSent, nil))
+	if len(audited) != 2 {
+		t.Errorf("audit: %v", audited)
+	}
+}

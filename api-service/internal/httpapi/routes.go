@@ -88,6 +88,8 @@ func (s *Server) apiRoutes() []apiRoute {
 		{"POST", "/mailouts/:id/pause", operator, s.pauseMailout},
 		{"POST", "/mailouts/:id/resume", operator, s.resumeMailout},
 		{"POST", "/mailouts/:id/retry", operator, s.retryMailout},
+		{"POST", "/mailouts/:id/test", operator, s.sendTest},
+		{"GET", "/mailouts/:id/tests", viewer, s.listTests},
 		{"POST", "/mailouts/:id/tags", operator, s.addMailoutTag},
 		{"DELETE", "/mailouts/:id/tags/:tag_id", operator, s.removeMailoutTag},
 		{"POST", "/mailouts/:id/phone_codes", operator, s.addMailoutPhoneCode},

@@ -32,7 +32,10 @@ type Config struct {
 	// OIDCLimiter limits sign-ins through the OpenID Provider (the
 	// redirect and the callback) per client address; nil means a burst
 	// of 30, then one a second.
-	OIDCLimiter     *auth.Limiter
+	OIDCLimiter *auth.Limiter
+	// TestSendWait is how long POST /api/mailouts/{id}/test waits for the
+	// outcome before answering 202; zero means 10 s.
+	TestSendWait    time.Duration
 	DefaultTimezone string
 	Version         string
 	// ImportMaxBytes bounds a bulk import body; zero means 512 MiB.
@@ -62,6 +65,8 @@ type Server struct {
 	health    Pinger
 	audit     AuditStore
 	mailouts  *mailouts.Service
+	tests     *mailouts.Tests
+	testWait  time.Duration
 	log       *slog.Logger
 	tokens    *auth.Tokens
 	limiter   *auth.Limiter
@@ -103,6 +108,11 @@ func New(cfg Config) *Server {
 		mailoutMetrics, customerMetrics = cfg.Metrics.Mailouts, cfg.Metrics.Customers
 	}
 	s.mailouts = mailouts.New(cfg.Stores.Mailouts, mailouts.Config{Now: s.now, Metrics: mailoutMetrics, Log: cfg.Log})
+	s.tests = mailouts.NewTests(s.mailouts, cfg.Stores.Tests)
+	s.testWait = cfg.TestSendWait
+	if s.testWait <= 0 {
+		s.testWait = 10 * time.Second
+	}
 	s.customers = customers.New(cfg.Stores.Customers, customers.Config{DefaultTimezone: cfg.DefaultTimezone, Metrics: customerMetrics, Log: cfg.Log})
 	s.importMaxBytes = cfg.ImportMaxBytes
 	if s.importMaxBytes <= 0 {

@@ -84,6 +84,7 @@ type Stores struct {
 	External  ExternalUserStore
 	Audit     AuditStore
 	Settings  accounts.SettingsStore
+	Tests     mailouts.TestStore
 	Health    Pinger
 	// Idempotency keeps the Idempotency-Key claims and their answers.
 	Idempotency IdempotencyStore
@@ -94,6 +95,6 @@ func PostgresStores(db *postgres.DB) Stores {
 	return Stores{
 		Customers: postgres.NewCustomers(db), Refs: postgres.NewRefs(db), Mailouts: postgres.NewMailouts(db),
 		Stats: postgres.NewStats(db), Users: postgres.NewUsers(db), Keys: postgres.NewKeys(db), Sessions: postgres.NewSessions(db), External: postgres.NewUsers(db), Audit: postgres.NewAudit(db),
-		Settings: postgres.NewSettings(db), Health: db, Idempotency: postgres.NewIdempotencyKeys(db),
+		Settings: postgres.NewSettings(db), Tests: postgres.NewTestMessages(db), Health: db, Idempotency: postgres.NewIdempotencyKeys(db),
 	}
 }

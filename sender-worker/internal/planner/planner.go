@@ -21,7 +21,8 @@ import (
 // Store is what the planner needs of the database.
 type Store interface {
 	Start(ctx context.Context, id, version int64, now time.Time) (domain.StartResult, error)
-	PendingMessageIDs(ctx context.Context, mailoutID, afterID int64, limit int) ([]int64, error)
+	NextJobPage(ctx context.Context, mailoutID int64, limit int) ([]int64, error)
+	ReturnJobPage(ctx context.Context, mailoutID, firstID int64) error
 	UnparkJobs(ctx context.Context, mailoutID int64, limit int) ([]int64, error)
 }
 
@@ -55,6 +56,7 @@ func (p *Planner) now() time.Time {
 var handlers = map[string]func(*Planner, context.Context, broker.Delivery){
 	domain.TopicMailoutStart:    (*Planner).handleStart,
 	domain.TopicMailoutDispatch: (*Planner).handleDispatch,
+	domain.TopicMessageTest:     (*Planner).handleTest,
 }
 
 // Handle dispatches one delivery of the start queue on its topic.
@@ -122,6 +124,30 @@ func (p *Planner) handleDispatch(ctx context.Context, d broker.Delivery) {
 	_ = d.Ack()
 }
 
+// handleTest publishes the send job of a test message.
+func (p *Planner) handleTest(ctx context.Context, d broker.Delivery) {
+	var ev domain.MessageTestEvent
+	if err := json.Unmarshal(d.Body, &ev); err != nil || ev.TestMessageID == 0 {
+		p.Metrics.start(startMalformed)
+		p.Log.Error("malformed test event dropped", "body", logging.Excerpt(string(d.Body), 256))
+		_ = d.Nack(false)
+		return
+	}
+	job := broker.SendJobs(ev.MailoutID, []int64{ev.TestMessageID}, 0)
+	job[0].Body, _ = json.Marshal(domain.SendJob{MessageID: ev.TestMessageID, MailoutID: ev.MailoutID, Test: true})
+	if err := p.Pub.Publish(ctx, job); err != nil {
+		p.Log.Error("test job not published; requeueing", logging.MailoutID, ev.MailoutID, "test_message_id", ev.TestMessageID, "error", err.Error())
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Second):
+		}
+		_ = d.Nack(true)
+		return
+	}
+	p.Log.Info("test job published", logging.MailoutID, ev.MailoutID, "test_message_id", ev.TestMessageID)
+	_ = d.Ack()
+}
+
 // Dispatch publishes one job per parked message of a running mailout, a
 // page at a time, unparking each page as it goes; a paused mailout's
 // messages stay parked. Each parked message is unparked once, so however
@@ -143,6 +169,13 @@ func (p *Planner) Dispatch(ctx context.Context, mailoutID int64) (int, error) {
 		// Unparked and not yet published, a message's job is missing until
 		// the reconciler's lost-job pass if this publish fails.
 		if err := p.Pub.Publish(ctx, broker.SendJobs(mailoutID, ids, 0)); err != nil {
+			// Given back, the page is taken again when the start event is
+			// redelivered (jobs published after it are published twice,
+			// which the claim absorbs).
+			if rerr := p.Store.ReturnJobPage(context.WithoutCancel(ctx), mailoutID, ids[0]); rerr != nil {
+				p.Log.Warn("a page of jobs not published could not be given back; the reconciler will publish them",
+					logging.MailoutID, mailoutID, "error", rerr.Error())
+			}
 			return total, fmt.Errorf("publish jobs of mailout %d: %w", mailoutID, err)
 		}
 		total += len(ids)
@@ -182,7 +215,7 @@ func (p *Planner) Start(ctx context.Context, id, version int64, event []byte) er
 		}})
 	}
 	if res.Existing {
-		log.Info("start event for a running mailout; re-publishing its pending jobs")
+		log.Info("start event for a running mailout; publishing the jobs its fan-out has not")
 	} else {
 		log.Info("mailout started", "messages", res.Created)
 	}
@@ -200,17 +233,19 @@ func (p *Planner) Start(ctx context.Context, id, version int64, event []byte) er
 	return nil
 }
 
-// PublishJobs streams one job per pending message of a mailout, a page at
-// a time, so memory stays flat whatever the audience.
+// PublishJobs streams one job per pending message of a mailout whose job
+// the fan-out has not published yet, a page at a time, so memory stays
+// flat whatever the audience. Pages are claimed in the database, so a
+// redelivered start event, or the reconciler starting the same mailout,
+// publishes only what is left, never the same jobs again.
 func (p *Planner) PublishJobs(ctx context.Context, mailoutID int64) (int, error) {
 	size := p.PageSize
 	if size == 0 {
 		size = 2000
 	}
 	total := 0
-	var after int64
 	for {
-		ids, err := p.Store.PendingMessageIDs(ctx, mailoutID, after, size)
+		ids, err := p.Store.NextJobPage(ctx, mailoutID, size)
 		if err != nil {
 			return total, fmt.Errorf("read jobs of mailout %d: %w", mailoutID, err)
 		}
@@ -221,6 +256,5 @@ func (p *Planner) PublishJobs(ctx context.Context, mailoutID int64) (int, error)
 			return total, fmt.Errorf("publish jobs of mailout %d: %w", mailoutID, err)
 		}
 		total += len(ids)
-		after = ids[len(ids)-1]
 	}
 }

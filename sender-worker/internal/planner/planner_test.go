@@ -34,7 +34,9 @@ func (s *startRecorder) Start(_ context.Context, id, version int64, _ time.Time)
 	return domain.StartResult{Outcome: domain.StartStale, Mailout: id, Version: version, Reason: "test"}, nil
 }
 
-func (s *startRecorder) PendingMessageIDs(context.Context, int64, int64, int) ([]int64, error) {
+func (s *startRecorder) ReturnJobPage(context.Context, int64, int64) error { return nil }
+
+func (s *startRecorder) NextJobPage(context.Context, int64, int) ([]int64, error) {
 	return nil, nil
 }
 

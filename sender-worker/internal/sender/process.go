@@ -38,13 +38,16 @@ func (s *Sender) process(ctx context.Context, job *domain.ClaimedMessage) result
 	}
 	// The caller holds a sending slot. The end time is absolute: the
 	// attempt is cancelled when it comes.
+	text, missing := s.texts.render(job)
 	sendCtx, cancel := context.WithDeadline(ctx, job.EndAt)
 	res := s.cfg.Client.Send(sendCtx, probe.Message{
-		ID: job.MessageID, Phone: job.Phone, Text: job.Text, Attempt: job.Attempts + 1,
+		ID: job.MessageID, Phone: job.Phone, Text: text, Attempt: job.Attempts + 1,
 		MailoutID: job.MailoutID, CustomerID: job.CustomerID,
 	})
 	cancel()
-	return s.decide(job, res, s.cfg.Now())
+	r := s.decide(job, res, s.cfg.Now())
+	r.out.MissingAttributes = missing
+	return r
 }
 
 // decide maps a client result to the message's next state. The outcome's

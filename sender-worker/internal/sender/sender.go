@@ -29,6 +29,8 @@ type Store interface {
 	Record(ctx context.Context, outs []domain.Outcome) (int64, error)
 	MailoutStartAt(ctx context.Context, id int64) (time.Time, error)
 	FinishMailoutsOf(ctx context.Context, now time.Time, ids []int64) ([]int64, error)
+	ClaimTest(ctx context.Context, id int64, now time.Time) (*domain.ClaimedTest, error)
+	RecordTest(ctx context.Context, id int64, status domain.MessageStatus, reason domain.Reason, lastError string, at time.Time) error
 }
 
 // Publisher sends messages to the broker with confirms.
@@ -74,6 +76,8 @@ type Sender struct {
 	// final since the last finishing pass.
 	finishMu  sync.Mutex
 	finishing map[int64]struct{}
+
+	texts texts
 }
 
 // finishEvery spaces the sender's finishing passes: a mailout finishes
@@ -151,6 +155,7 @@ func (s *Sender) finishLoop(ctx context.Context) {
 			continue
 		}
 		s.cfg.Metrics.finished(len(done))
+		s.texts.forget(done)
 		for _, id := range done {
 			s.cfg.Log.Info("mailout finished", logging.MailoutID, id)
 		}
@@ -181,6 +186,10 @@ func (s *Sender) Handle(ctx context.Context, d broker.Delivery) {
 	if err := s.waitUntilSendable(ctx); err != nil {
 		s.cfg.Metrics.job(jobRequeued)
 		_ = d.Nack(true) // shutting down: the job goes back to the queue
+		return
+	}
+	if job.Test {
+		s.handleTest(ctx, d, job)
 		return
 	}
 	r, err := s.claimAndProcess(ctx, job.MessageID)
