@@ -2194,6 +2194,159 @@ const docTemplate = `{
                 }
             }
         },
+        "/api/mailouts/{id}/test": {
+            "post": {
+                "security": [
+                    {
+                        "OAuth2Password": []
+                    },
+                    {
+                        "Bearer": []
+                    }
+                ],
+                "description": "Renders the mailout's text for the phone (with the customer's attributes when it is a customer's, or for customer_id) and has a worker send it once, at once, through the same client, circuit breaker and classification as the mailout's messages — whatever the mailout's status, start or send window. It is recorded as a test message: never counted in the mailout's statistics, listed at GET /api/mailouts/{id}/tests. The answer waits up to 10 s for the outcome: 200 with the test sent or failed, or 202 with it still pending (look it up later).",
+                "consumes": [
+                    "application/json"
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "mailouts"
+                ],
+                "summary": "Send a mailout's text to one phone now, as a test",
+                "parameters": [
+                    {
+                        "type": "integer",
+                        "description": "mailout id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    },
+                    {
+                        "description": "a phone or a customer_id",
+                        "name": "recipient",
+                        "in": "body",
+                        "required": true,
+                        "schema": {
+                            "$ref": "#/definitions/domain.TestSendInput"
+                        }
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "sent or failed",
+                        "schema": {
+                            "$ref": "#/definitions/domain.TestMessage"
+                        }
+                    },
+                    "202": {
+                        "description": "still pending",
+                        "schema": {
+                            "$ref": "#/definitions/domain.TestMessage"
+                        }
+                    },
+                    "400": {
+                        "description": "Bad Request",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
+                    "403": {
+                        "description": "needs the operator role",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
+                    "404": {
+                        "description": "no such mailout or customer",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    }
+                }
+            }
+        },
+        "/api/mailouts/{id}/tests": {
+            "get": {
+                "security": [
+                    {
+                        "OAuth2Password": []
+                    },
+                    {
+                        "Bearer": []
+                    }
+                ],
+                "description": "Test sends of the mailout, oldest first, with their outcomes.",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "mailouts"
+                ],
+                "summary": "A mailout's test messages",
+                "parameters": [
+                    {
+                        "type": "integer",
+                        "description": "mailout id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    },
+                    {
+                        "type": "integer",
+                        "default": 50,
+                        "description": "page size, 1–1000",
+                        "name": "limit",
+                        "in": "query"
+                    },
+                    {
+                        "type": "string",
+                        "description": "cursor: the next value of the previous page",
+                        "name": "after",
+                        "in": "query"
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.List-domain_TestMessage"
+                        }
+                    },
+                    "400": {
+                        "description": "Bad Request",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
+                    "403": {
+                        "description": "needs the viewer role",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
+                    "404": {
+                        "description": "Not Found",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    }
+                }
+            }
+        },
         "/api/messages": {
             "get": {
                 "security": [
@@ -4537,6 +4690,14 @@ const docTemplate = `{
                         }
                     ],
                     "example": "running"
+                },
+                "warnings": {
+                    "description": "Warnings counts sent messages with a problem that did not stop them.",
+                    "allOf": [
+                        {
+                            "$ref": "#/definitions/domain.Warnings"
+                        }
+                    ]
                 }
             }
         },
@@ -4919,6 +5080,68 @@ const docTemplate = `{
                 }
             }
         },
+        "domain.TestMessage": {
+            "type": "object",
+            "properties": {
+                "created_at": {
+                    "type": "string"
+                },
+                "customer_id": {
+                    "type": "integer",
+                    "example": 42
+                },
+                "id": {
+                    "type": "integer",
+                    "example": 1000000000000001
+                },
+                "last_error": {
+                    "type": "string",
+                    "example": ""
+                },
+                "mailout_id": {
+                    "type": "integer",
+                    "example": 7
+                },
+                "phone": {
+                    "type": "string",
+                    "example": "79161234567"
+                },
+                "reason": {
+                    "type": "string",
+                    "example": ""
+                },
+                "requested_by": {
+                    "type": "string",
+                    "example": "user:3"
+                },
+                "sent_at": {
+                    "type": "string"
+                },
+                "status": {
+                    "description": "Status is pending, sending, sent or failed.",
+                    "type": "string",
+                    "example": "sent"
+                },
+                "text": {
+                    "description": "Text is what was sent: the mailout's text rendered with the\ncustomer's attributes (none when the phone is nobody's).",
+                    "type": "string",
+                    "example": "Hello, Anna!"
+                }
+            }
+        },
+        "domain.TestSendInput": {
+            "type": "object",
+            "properties": {
+                "customer_id": {
+                    "type": "integer",
+                    "example": 0
+                },
+                "phone": {
+                    "type": "string",
+                    "example": "79161234567"
+                }
+            }
+        },
         "domain.Timezone": {
             "type": "object",
             "properties": {
@@ -5022,6 +5245,16 @@ const docTemplate = `{
                 "username": {
                     "type": "string",
                     "example": "maria"
+                }
+            }
+        },
+        "domain.Warnings": {
+            "type": "object",
+            "properties": {
+                "missing_attribute": {
+                    "description": "MissingAttribute: a placeholder had no value and no default, and\nrendered empty.",
+                    "type": "integer",
+                    "example": 3
                 }
             }
         },
@@ -5222,6 +5455,20 @@ const docTemplate = `{
                     "type": "array",
                     "items": {
                         "$ref": "#/definitions/domain.Tag"
+                    }
+                },
+                "next": {
+                    "type": "string"
+                }
+            }
+        },
+        "internal_httpapi.List-domain_TestMessage": {
+            "type": "object",
+            "properties": {
+                "items": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/domain.TestMessage"
                     }
                 },
                 "next": {
