@@ -165,6 +165,17 @@ func (s *Sending) UnparkJobs(ctx context.Context, mailoutID int64, limit int) ([
 	return ids, translate(err, "messages")
 }
 
+// Repark parks again messages unparked for jobs that could not be
+// published, so the dispatch event's redelivery (or the reconciler)
+// publishes them again at once rather than after the lost-job grace.
+func (s *Sending) Repark(ctx context.Context, ids []int64) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	err := s.db.q(ctx).Exec(`UPDATE messages SET parked = true WHERE id IN ? AND status = ?`, ids, domain.MessagePending).Error
+	return translate(err, "messages")
+}
+
 // ParkedRunning lists running mailouts that have parked messages: a job
 // dropped while the mailout was paused whose message was parked after its
 // resume had already unparked the rest. The reconciler dispatches them.

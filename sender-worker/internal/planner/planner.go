@@ -24,6 +24,7 @@ type Store interface {
 	NextJobPage(ctx context.Context, mailoutID int64, limit int) ([]int64, error)
 	ReturnJobPage(ctx context.Context, mailoutID, firstID int64) error
 	UnparkJobs(ctx context.Context, mailoutID int64, limit int) ([]int64, error)
+	Repark(ctx context.Context, ids []int64) error
 }
 
 // Publisher sends messages to the broker with confirms.

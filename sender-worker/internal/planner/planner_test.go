@@ -42,6 +42,8 @@ func (s *startRecorder) NextJobPage(context.Context, int64, int) ([]int64, error
 
 func (s *startRecorder) UnparkJobs(context.Context, int64, int) ([]int64, error) { return nil, nil }
 
+func (s *startRecorder) Repark(context.Context, []int64) error { return nil }
+
 func (s *startRecorder) seen() []domain.MailoutRef {
 	s.mu.Lock()
 	defer s.mu.Unlock()
