@@ -35,6 +35,7 @@ const (
 	ReasonAttemptsExhausted Reason = "attempts_exhausted" // the retry policy's attempts ran out
 	ReasonExpired           Reason = "expired"            // the end time came first
 	ReasonWorkerLost        Reason = "worker_lost"        // the worker holding the claim stopped
+	ReasonPaused            Reason = "paused"             // held back: its mailout was paused while it waited for the rate limit
 )
 
 // ReasonGroup is how statistics group reasons.
@@ -77,6 +78,7 @@ var reasons = map[Reason]ReasonGroup{
 	ReasonAttemptsExhausted: GroupOther,
 	ReasonExpired:           GroupExpired,
 	ReasonWorkerLost:        GroupOther,
+	ReasonPaused:            GroupOther,
 }
 
 // Known reports whether r is one of the codes above: only known codes

@@ -161,11 +161,13 @@ func (s *Sending) Record(ctx context.Context, outs []domain.Outcome) (int64, err
 	return changed, nil
 }
 
-// recordSQL writes a batch of outcomes to the messages still sending.
+// recordSQL writes a batch of outcomes to the messages still sending. A
+// message held back because its mailout was paused is parked, for the
+// resume to publish (domain.ReasonPaused).
 const recordSQL = `UPDATE messages m SET status = u.status, attempts = m.attempts + u.inc,
 				last_error = u.err, reason = u.reason, next_attempt_at = u.next,
 				sent_at = CASE WHEN u.status = $8 THEN u.at ELSE m.sent_at END,
-				updated_at = u.at
+				updated_at = u.at, parked = (u.reason = 'paused')
 			FROM unnest($1::bigint[], $2::text[], $3::int[], $4::text[], $5::timestamptz[], $6::timestamptz[], $7::text[])
 			     AS u(id, status, inc, err, next, at, reason)
 			WHERE m.id = u.id AND m.status = $9`

@@ -124,6 +124,18 @@ func (s *Sending) ReturnJobPage(ctx context.Context, mailoutID, firstID int64) e
 	return translate(err, "mailout")
 }
 
+// MailoutStatus returns a mailout's status.
+func (s *Sending) MailoutStatus(ctx context.Context, id int64) (domain.MailoutStatus, error) {
+	var st []string
+	if err := s.db.q(ctx).Raw(`SELECT status FROM mailouts WHERE id = ?`, id).Scan(&st).Error; err != nil {
+		return "", translate(err, "mailout")
+	}
+	if len(st) == 0 {
+		return "", domain.NotFound("mailout", id)
+	}
+	return domain.MailoutStatus(st[0]), nil
+}
+
 // MailoutStartAt returns a mailout's scheduled start, which the sender's
 // delivery-lag metric measures from.
 func (s *Sending) MailoutStartAt(ctx context.Context, id int64) (time.Time, error) {

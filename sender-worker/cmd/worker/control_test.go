@@ -247,3 +247,27 @@ func TestMailoutFinishesPromptly(t *testing.T) {
 		t.Error("no worker logged the finish")
 	}
 }
+
+// With a rate cap, claimed messages wait for the limiter; a pause while
+// they wait still stops every new attempt within a second, and they are
+// sent once after the resume.
+func TestPauseHoldsWhileMessagesWaitForTheRateCap(t *testing.T) {
+	t.Parallel()
+	p := startPipeline(t, map[string]string{"SENDER_RATE": "4", "SENDER_CONCURRENCY": "8"})
+	matching := p.customers(30, "916")
+	m := p.startNow(domain.Filter{})
+	testkit.Eventually(t, "first deliveries", 30*time.Second, func() bool { return len(p.deliveriesOf(m.ID)) >= 3 })
+	pausedAt := p.pause(m.ID)
+	time.Sleep(3 * time.Second) // eight claimed messages would need two seconds of tokens
+	for _, d := range p.deliveriesOf(m.ID) {
+		if late := d.At.Sub(pausedAt); late > time.Second {
+			t.Fatalf("an attempt reached the external API %s after the pause", late)
+		}
+	}
+	p.quiet(m.ID)
+	p.resume(m.ID)
+	p.settle(m.ID, 60*time.Second)
+	if got := p.verify(m, matching, 0); got["sent"] != 30 {
+		t.Fatalf("after resuming: %v, want all 30 sent once", got)
+	}
+}

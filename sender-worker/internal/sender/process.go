@@ -32,8 +32,17 @@ func (s *Sender) process(ctx context.Context, job *domain.ClaimedMessage) result
 		return s.retryAt(job, at, domain.ReasonWindowWait, string(domain.ReasonWindowWait), false, now)
 	}
 	if s.limiter != nil {
+		began := time.Now()
 		if err := s.limiter.Wait(ctx); err != nil {
 			return s.retryAt(job, now.Add(time.Second), domain.ReasonCancelled, string(domain.ReasonCancelled), false, now)
+		}
+		// The claim saw the mailout running; after a long wait for the
+		// rate limit it may have been paused or cancelled since, and a
+		// pause must stop new attempts within a second.
+		if time.Since(began) > recheckAfter {
+			if st, err := s.cfg.Store.MailoutStatus(ctx, job.MailoutID); err == nil && st != domain.MailoutRunning {
+				return s.holdBack(job, s.cfg.Now())
+			}
 		}
 	}
 	// The caller holds a sending slot. The end time is absolute: the
@@ -85,6 +94,20 @@ func (s *Sender) decide(job *domain.ClaimedMessage, res probe.Result, now time.T
 		return s.final(job, status, res.Reason, string(d.GiveUp)+": "+reasonText(res), true, now)
 	}
 	return s.retryAt(job, d.At, res.Reason, reasonText(res), true, now)
+}
+
+// recheckAfter is how long a claimed message may wait for the rate limit
+// before its mailout's status is read again.
+const recheckAfter = 250 * time.Millisecond
+
+// holdBack returns a message whose mailout stopped running while it
+// waited, without an attempt: pending and parked, so a resume publishes
+// it (a cancel cancels it).
+func (s *Sender) holdBack(job *domain.ClaimedMessage, now time.Time) result {
+	return result{job: job, out: domain.Outcome{
+		MessageID: job.MessageID, Status: domain.MessagePending, NextAttemptAt: now,
+		Error: "mailout paused before the attempt", Reason: domain.ReasonPaused, At: now,
+	}}
 }
 
 // retryOrExpire retries at at unless that is at or after the end time.

@@ -29,6 +29,7 @@ type Store interface {
 	Record(ctx context.Context, outs []domain.Outcome) (int64, error)
 	MailoutStartAt(ctx context.Context, id int64) (time.Time, error)
 	FinishMailoutsOf(ctx context.Context, now time.Time, ids []int64) ([]int64, error)
+	MailoutStatus(ctx context.Context, id int64) (domain.MailoutStatus, error)
 	ClaimTest(ctx context.Context, id int64, now time.Time) (*domain.ClaimedTest, error)
 	RecordTest(ctx context.Context, id int64, status domain.MessageStatus, reason domain.Reason, lastError string, at time.Time) error
 }
