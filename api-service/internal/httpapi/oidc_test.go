@@ -287,10 +287,10 @@ func TestOIDCLoginRefusesOpenRedirect(t *testing.T) {
 	}
 }
 
-// With the provider unreachable the API still starts and serves; a sign-in
-// gets a page saying so with Retry-After, not a 500.
-func TestOIDCLoginWhileTheProviderIsDown(t *testing.T) {
-	b := setup(t)
+// apiWithDeadProvider is the bundle's API configured with an OpenID
+// Provider that cannot be reached.
+func apiWithDeadProvider(t *testing.T, b *bundle, limiter *auth.Limiter) string {
+	t.Helper()
 	dead := httptest.NewServer(http.NotFoundHandler())
 	dead.Close()
 	rp, err := oidclogin.New(context.Background(), oidclogin.Config{
@@ -302,45 +302,38 @@ func TestOIDCLoginWhileTheProviderIsDown(t *testing.T) {
 	}
 	api := httptest.NewServer(httpapi.New(httpapi.Config{
 		Stores: httpapi.PostgresStores(b.db), Log: slog.New(slog.NewJSONHandler(b.logs, nil)), Tokens: b.tokens, Authenticator: b.authn,
-		DefaultTimezone: "Europe/Moscow", Version: "test", OIDC: rp,
+		DefaultTimezone: "Europe/Moscow", Version: "test", OIDC: rp, OIDCLimiter: limiter,
 	}))
 	t.Cleanup(api.Close)
-	resp, body := newPerson(t).get(api.URL + "/auth/oidc/login")
+	return api.URL
+}
+
+// With the provider unreachable the API still starts and serves; a sign-in
+// gets a page saying so with Retry-After, not a 500.
+func TestOIDCLoginWhileTheProviderIsDown(t *testing.T) {
+	base := apiWithDeadProvider(t, setup(t), nil)
+	resp, body := newPerson(t).get(base + "/auth/oidc/login")
 	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" || !strings.Contains(body, "cannot be reached") {
 		t.Fatalf("sign-in with the provider down: %d Retry-After %q\n%s", resp.StatusCode, resp.Header.Get("Retry-After"), body)
 	}
-	if resp, _ := newPerson(t).get(api.URL + "/healthz"); resp.StatusCode != http.StatusOK {
+	if resp, _ := newPerson(t).get(base + "/healthz"); resp.StatusCode != http.StatusOK {
 		t.Fatalf("healthz with the provider down: %d", resp.StatusCode)
 	}
 }
 
 // A client address starting or finishing sign-ins faster than a person
 // does is refused with 429 and Retry-After, before the provider or the
-// database is asked anything; another address is not.
+// database is asked anything.
 func TestOIDCSignInsAreRateLimited(t *testing.T) {
-	b := setup(t)
-	dead := httptest.NewServer(http.NotFoundHandler())
-	dead.Close()
-	rp, err := oidclogin.New(context.Background(), oidclogin.Config{
-		Issuer: dead.URL + "/", ClientID: "mailing-api", ClientSecret: "s", RedirectURL: "http://app.example/auth/oidc/callback",
-		StateKey: []byte(testSecret),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	api := httptest.NewServer(httpapi.New(httpapi.Config{
-		Stores: httpapi.PostgresStores(b.db), Log: slog.New(slog.NewJSONHandler(b.logs, nil)), Tokens: b.tokens, Authenticator: b.authn,
-		DefaultTimezone: "Europe/Moscow", Version: "test", OIDC: rp, OIDCLimiter: auth.NewLimiter(time.Hour, 3),
-	}))
-	t.Cleanup(api.Close)
+	base := apiWithDeadProvider(t, setup(t), auth.NewLimiter(time.Hour, 3))
 	p := newPerson(t)
 	for i, path := range []string{"/auth/oidc/login", "/auth/oidc/callback?state=x&code=y", "/auth/oidc/login"} {
-		if resp, _ := p.get(api.URL + path); resp.StatusCode == http.StatusTooManyRequests {
+		if resp, _ := p.get(base + path); resp.StatusCode == http.StatusTooManyRequests {
 			t.Fatalf("attempt %d refused: %d", i+1, resp.StatusCode)
 		}
 	}
 	for _, path := range []string{"/auth/oidc/login", "/auth/oidc/callback?state=x&code=y"} {
-		resp, body := p.get(api.URL + path)
+		resp, body := p.get(base + path)
 		if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" || !strings.Contains(body, `"too_many_requests"`) {
 			t.Errorf("%s past the limit: %d Retry-After %q %s", path, resp.StatusCode, resp.Header.Get("Retry-After"), body)
 		}
