@@ -2,6 +2,10 @@ module mailing/api-service
 
 go 1.26.8
 
+// The admin UI's npm packages (web/node_modules) are no Go packages,
+// though some ship Go files.
+ignore ./web/node_modules
+
 require (
 	github.com/coreos/go-oidc/v3 v3.21.0
 	github.com/gin-gonic/gin v1.12.0

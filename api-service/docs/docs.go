@@ -1046,6 +1046,7 @@ const docTemplate = `{
                             "enum": [
                                 "scheduled",
                                 "running",
+                                "paused",
                                 "finished",
                                 "cancelled"
                             ],
@@ -2459,6 +2460,7 @@ const docTemplate = `{
                             "enum": [
                                 "scheduled",
                                 "running",
+                                "paused",
                                 "finished",
                                 "cancelled"
                             ],

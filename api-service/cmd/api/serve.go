@@ -16,6 +16,8 @@ import (
 	"mailing/api-service/internal/httpapi"
 	"mailing/api-service/internal/oidclogin"
 	"mailing/api-service/internal/relay"
+	"mailing/api-service/internal/webui"
+	"mailing/api-service/web"
 	"mailing/shared/broker"
 	"mailing/shared/httpserve"
 	"mailing/shared/metrics"
@@ -97,11 +99,19 @@ func serve(ctx context.Context, cfg appConfig, log *slog.Logger) error {
 			return err
 		}
 	}
+	ui, err := webui.New(web.Dist(), "/admin/")
+	if err != nil {
+		return err
+	}
+	if !ui.Built() {
+		log.Warn("the admin UI is not built into this binary: /admin/ says how to build it (make build)")
+	}
 	gin.SetMode(gin.ReleaseMode)
 	handler := httpapi.New(httpapi.Config{
 		Stores: httpapi.PostgresStores(db), Log: log, Tokens: tokens, Authenticator: authn, DefaultTimezone: cfg.DefaultTimezone,
 		Version: version, LoginLimiter: auth.NewLimiter(2*time.Second, 5),
 		Metrics: httpapi.NewMetrics(reg), MetricsHandler: metrics.Handler(reg, log), TrustForwardedProto: cfg.ForwardedProto, OIDC: rp,
+		WebUI: ui,
 	})
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {

@@ -167,7 +167,7 @@ func (s *Server) createMailout(c *gin.Context) {
 //	@Summary	List mailouts
 //	@Tags		mailouts
 //	@Produce	json
-//	@Param		status	query		[]string	false	"status is one of these (repeatable)"	collectionFormat(multi)	Enums(scheduled,running,finished,cancelled)
+//	@Param		status	query		[]string	false	"status is one of these (repeatable)"	collectionFormat(multi)	Enums(scheduled,running,paused,finished,cancelled)
 //	@Param		limit	query		int			false	"page size, 1–1000"						default(50)
 //	@Param		after	query		string		false	"cursor: the next value of the previous page"
 //	@Success	200		{object}	List[domain.Mailout]

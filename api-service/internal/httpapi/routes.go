@@ -26,6 +26,9 @@ func (s *Server) routes() {
 	r.GET("/", func(c *gin.Context) { c.Redirect(http.StatusFound, "/docs/") })
 	r.GET("/docs", func(c *gin.Context) { c.Redirect(http.StatusMovedPermanently, "/docs/") })
 	r.GET("/docs/*any", s.docs())
+	if s.webUI != nil {
+		r.Match([]string{http.MethodGet, http.MethodHead}, "/admin/*path", gin.WrapH(s.webUI)) // the admin UI (internal/webui)
+	}
 	r.GET("/healthz", s.healthz)
 	r.GET("/readyz", s.readyz)
 	if s.scrape != nil {

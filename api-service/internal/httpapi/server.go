@@ -53,6 +53,9 @@ type Config struct {
 	// OIDC signs people in through an OpenID Provider; nil leaves
 	// /auth/oidc out.
 	OIDC *oidclogin.RelyingParty
+	// WebUI serves the admin UI at /admin/ (GET and HEAD of every path
+	// below it); nil leaves /admin/ out.
+	WebUI http.Handler
 }
 
 // Server answers the API.
@@ -80,6 +83,7 @@ type Server struct {
 	// forwardedProto: trust X-Forwarded-Proto for the cookies' Secure flag.
 	forwardedProto bool
 	oidc           *oidclogin.RelyingParty
+	webUI          http.Handler
 	external       ExternalUserStore
 	idem           *idempotency
 	// roles is the least role of each /api route ("GET /api/users/:id"),
@@ -97,7 +101,7 @@ func New(cfg Config) *Server {
 		log: cfg.Log, tokens: cfg.Tokens, limiter: cfg.LoginLimiter, oidcLimit: cfg.OIDCLimiter,
 		version: cfg.Version, now: cfg.Now,
 		metrics: cfg.Metrics, scrape: cfg.MetricsHandler, forwardedProto: cfg.TrustForwardedProto,
-		oidc: cfg.OIDC, external: cfg.Stores.External, idem: &idempotency{store: cfg.Stores.Idempotency},
+		oidc: cfg.OIDC, webUI: cfg.WebUI, external: cfg.Stores.External, idem: &idempotency{store: cfg.Stores.Idempotency},
 	}
 	if s.now == nil {
 		s.now = time.Now

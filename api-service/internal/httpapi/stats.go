@@ -27,7 +27,7 @@ type MessageStats struct {
 //	@Description	Mailouts by status and their messages by status, over every mailout matching the filter, and one page of those mailouts (id order) with their status, times, audience (messages created at start) and messages by status. Exact: counters are kept in the same transactions as the messages they count, and one answer is one consistent snapshot.
 //	@Tags			statistics
 //	@Produce		json
-//	@Param			status			query		[]string	false	"mailout status is one of these (repeatable)"	collectionFormat(multi)	Enums(scheduled,running,finished,cancelled)
+//	@Param			status			query		[]string	false	"mailout status is one of these (repeatable)"	collectionFormat(multi)	Enums(scheduled,running,paused,finished,cancelled)
 //	@Param			created_from	query		string		false	"mailouts created at or after this time (RFC 3339)"
 //	@Param			created_to		query		string		false	"mailouts created before this time (RFC 3339)"
 //	@Param			limit			query		int			false	"page size, 1–1000"	default(50)
