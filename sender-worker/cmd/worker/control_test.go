@@ -114,25 +114,38 @@ func TestPauseResumeRepeatedlyNeverDuplicates(t *testing.T) {
 	p := startPipeline(t, nil)
 	p.startWorker(nil)
 	p.waitConsumers(broker.SendQueue, 2)
-	p.setFaults(probesim.Faults{LatencyMS: 40})
+	// Slow enough that the run outlasts the cycles on a loaded machine.
+	p.setFaults(probesim.Faults{LatencyMS: 200})
 	const n = 400
 	matching := p.customers(n, "916")
 	m := p.startNow(domain.Filter{})
 	testkit.Eventually(t, "first deliveries", 60*time.Second, func() bool { return len(p.deliveriesOf(m.ID)) >= 10 })
-	deepest := 0
+	deepest, cycles := 0, 0
+	store := postgres.NewMailouts(p.db)
 	for range 10 {
-		p.pause(m.ID)
+		if _, err := store.Pause(context.Background(), m.ID); err != nil {
+			break // finished: every message went out meanwhile
+		}
 		time.Sleep(30 * time.Millisecond)
 		deepest = max(deepest, p.sendQueueDepth())
-		p.resume(m.ID)
+		if _, err := store.Resume(context.Background(), m.ID); err != nil {
+			if p.status(m.ID) == domain.MailoutFinished {
+				break // finished while paused: nothing was left to send
+			}
+			t.Fatal(err)
+		}
+		cycles++
 		time.Sleep(60 * time.Millisecond)
 		deepest = max(deepest, p.sendQueueDepth())
 	}
+	if cycles < 3 {
+		t.Fatalf("only %d pause/resume cycles before the mailout finished", cycles)
+	}
 	p.settle(m.ID, 90*time.Second)
 	if got := p.verify(m, matching, 0); got["sent"] != n {
-		t.Fatalf("after ten pauses: %v, want all %d sent once", got, n)
+		t.Fatalf("after %d pauses: %v, want all %d sent once", cycles, got, n)
 	}
-	t.Logf("deepest send queue seen: %d jobs for %d messages", deepest, n)
+	t.Logf("%d cycles; deepest send queue seen: %d jobs for %d messages", cycles, deepest, n)
 	if deepest > n {
 		t.Errorf("the send queue held %d jobs for a mailout of %d messages", deepest, n)
 	}
