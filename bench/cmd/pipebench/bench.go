@@ -19,7 +19,9 @@ func (e *env) bench(ctx context.Context) (report, error) {
 		return rep, err
 	}
 	pop := population.New(e.o.customers)
-	fmt.Fprintf(e.stderr, "importing %d customers\n", pop.N)
+	pop.Attributes = e.o.attributes
+	e.pop = pop
+	fmt.Fprintf(e.stderr, "importing %d customers (attribute columns: %v)\n", pop.N, pop.AttributeColumns())
 	imp, err := e.importCustomers(ctx, pop)
 	if err != nil {
 		return rep, err
@@ -31,11 +33,13 @@ func (e *env) bench(ctx context.Context) (report, error) {
 	}
 
 	for _, s := range e.runSpecs(pop) {
-		c, err := e.measureCeiling(ctx, s.LatencyMS, s.Workers*e.o.concurrency)
-		if err != nil {
-			return rep, err
+		var c ceilingResult
+		if s.Ceiling {
+			if c, err = e.measureCeiling(ctx, s.LatencyMS, s.Workers*e.o.concurrency); err != nil {
+				return rep, err
+			}
+			fmt.Fprintf(e.stderr, "ceiling at %d ms, concurrency %d: %.0f req/s\n", c.LatencyMS, c.Concurrency, c.PerSec)
 		}
-		fmt.Fprintf(e.stderr, "ceiling at %d ms, concurrency %d: %.0f req/s\n", c.LatencyMS, c.Concurrency, c.PerSec)
 		fmt.Fprintf(e.stderr, "run %q: %d messages\n", s.Name, s.Audience)
 		r, err := e.runPipeline(ctx, s)
 		if err != nil {
@@ -49,21 +53,34 @@ func (e *env) bench(ctx context.Context) (report, error) {
 	}
 	rep.APIPeakRSSMB = mib2mb(rep.APIPeakRSSMB)
 	rep.Finished = time.Now().UTC()
+	rep.LoadAverage = loadAverage()
 	return rep, nil
 }
 
 // runSpecs are the measured mailouts: every customer at zero latency with
-// the API under load, then a few operator codes' customers at -latency-ms
-// with -workers and with -scale-workers workers.
+// the API under load, with the plain text and then with the templated one
+// (each on a freshly vacuumed database; the template's run has no ceiling
+// of its own, it compares with the plain run); a few operator codes'
+// customers at -latency-ms with -workers and with -scale-workers workers;
+// and the same customers at -pause-latency-ms with -pause-workers workers,
+// paused in full swing and resumed.
 func (e *env) runSpecs(pop population.Population) []runSpec {
 	codes, audience := pop.Subset(e.o.latencyCustomers)
-	specs := []runSpec{
-		{Name: "0 ms", LatencyMS: 0, Workers: e.o.workers, Audience: pop.N, APILoad: true},
-		{Name: fmt.Sprintf("%d ms", e.o.latencyMS), LatencyMS: e.o.latencyMS, Workers: e.o.workers, Codes: codes, Audience: audience},
+	specs := []runSpec{{Name: "0 ms", Kind: kindZero, LatencyMS: 0, Workers: e.o.workers, Audience: pop.N,
+		APILoad: true, Ceiling: true, Settle: e.o.templated}}
+	if e.o.templated {
+		specs = append(specs, runSpec{Name: "0 ms, templated", Kind: kindTemplated, LatencyMS: 0, Workers: e.o.workers,
+			Audience: pop.N, APILoad: true, Templated: true, Settle: true})
 	}
+	specs = append(specs, runSpec{Name: fmt.Sprintf("%d ms", e.o.latencyMS), Kind: kindLatency, LatencyMS: e.o.latencyMS,
+		Workers: e.o.workers, Codes: codes, Audience: audience, Ceiling: true})
 	if e.o.scaleWorkers > 0 {
-		specs = append(specs, runSpec{Name: fmt.Sprintf("%d ms, %d workers", e.o.latencyMS, e.o.scaleWorkers),
-			LatencyMS: e.o.latencyMS, Workers: e.o.scaleWorkers, Codes: codes, Audience: audience})
+		specs = append(specs, runSpec{Name: fmt.Sprintf("%d ms, %d workers", e.o.latencyMS, e.o.scaleWorkers), Kind: kindLatency,
+			LatencyMS: e.o.latencyMS, Workers: e.o.scaleWorkers, Codes: codes, Audience: audience, Ceiling: true})
+	}
+	if e.o.pauseWorkers > 0 {
+		specs = append(specs, runSpec{Name: "pause", Kind: kindPause, LatencyMS: e.o.pauseLatencyMS,
+			Workers: e.o.pauseWorkers, Codes: codes, Audience: audience, Pause: true})
 	}
 	return specs
 }

@@ -18,14 +18,22 @@ import (
 type cpuUse struct {
 	WorkersSeconds  float64 `json:"workers_seconds"`
 	APISeconds      float64 `json:"api_seconds"`
-	DatabaseSeconds float64 `json:"database_seconds"` // every postgres process
-	BrokerSeconds   float64 `json:"broker_seconds"`   // every beam.smp process
-	BenchSeconds    float64 `json:"bench_seconds"`    // this process: probe-sim and the clients
-	MachineBusy     float64 `json:"machine_busy"`     // share of all cores, 0–1
+	DatabaseSeconds float64 `json:"database_seconds"` // the run database's backends and the server's own processes
+	// OtherDatabasesSeconds is what backends of the server's other
+	// databases used: other work on a shared server, part of OthersShare.
+	OtherDatabasesSeconds float64 `json:"other_databases_seconds"`
+	BrokerSeconds         float64 `json:"broker_seconds"` // every beam.smp process
+	BenchSeconds          float64 `json:"bench_seconds"`  // this process: probe-sim and the clients
+	MachineBusy           float64 `json:"machine_busy"`   // share of all cores, 0–1
 	// OthersShare is the share of all cores busy with processes that are
 	// not the run's (nor PostgreSQL or RabbitMQ): other work on a shared
 	// machine, which the figures do not show otherwise.
 	OthersShare float64 `json:"others_share"`
+}
+
+// total is the CPU time of every part.
+func (u cpuUse) total() float64 {
+	return u.WorkersSeconds + u.APISeconds + u.BenchSeconds + u.BrokerSeconds + u.DatabaseSeconds
 }
 
 // cpuSnapshot is the CPU time used so far.
@@ -35,10 +43,12 @@ type cpuSnapshot struct {
 	machBusy, machTotal int64
 }
 
-// Command names of the broker's and the database's processes.
+// Command names of the broker's and the database's processes, and the
+// key under which cpuByCommand files backends of other databases.
 const (
 	brokerCommand   = "beam.smp"
 	databaseCommand = "postgres"
+	otherDatabases  = "postgres: other databases"
 )
 
 func (e *env) cpuSnapshot() (cpuSnapshot, error) {
@@ -60,7 +70,7 @@ func (e *env) cpuSnapshot() (cpuSnapshot, error) {
 		return s, fmt.Errorf("own CPU: %w", err)
 	}
 	s.self = tv(ru.Utime) + tv(ru.Stime)
-	if s.others, err = cpuByCommand(brokerCommand, databaseCommand); err != nil {
+	if s.others, err = cpuByCommand(databaseName(e.o.databaseURL), brokerCommand, databaseCommand); err != nil {
 		return s, err
 	}
 	s.machBusy, s.machTotal, err = machineCPU()
@@ -76,16 +86,17 @@ func (e *env) cpuSince(before cpuSnapshot) (cpuUse, error) {
 		return cpuUse{}, err
 	}
 	u := cpuUse{
-		WorkersSeconds:  now.workers - before.workers,
-		APISeconds:      now.api - before.api,
-		BenchSeconds:    now.self - before.self,
-		BrokerSeconds:   grown(before.others[brokerCommand], now.others[brokerCommand]),
-		DatabaseSeconds: grown(before.others[databaseCommand], now.others[databaseCommand]),
+		WorkersSeconds:        now.workers - before.workers,
+		APISeconds:            now.api - before.api,
+		BenchSeconds:          now.self - before.self,
+		BrokerSeconds:         grown(before.others[brokerCommand], now.others[brokerCommand]),
+		DatabaseSeconds:       grown(before.others[databaseCommand], now.others[databaseCommand]),
+		OtherDatabasesSeconds: grown(before.others[otherDatabases], now.others[otherDatabases]),
 	}
 	if dt := now.machTotal - before.machTotal; dt > 0 {
 		busy := float64(now.machBusy - before.machBusy)
 		u.MachineBusy = busy / float64(dt)
-		ours := (u.WorkersSeconds + u.APISeconds + u.BenchSeconds + u.BrokerSeconds + u.DatabaseSeconds) * proc.ClockTicks
+		ours := u.total() * proc.ClockTicks
 		u.OthersShare = max(busy-ours, 0) / float64(dt)
 	}
 	return u, nil
@@ -131,17 +142,18 @@ func machineCPU() (busy, total int64, err error) {
 
 // cpuByCommand reads the CPU seconds of every process whose command name
 // (/proc/<pid>/comm) is in names, by name and pid: the broker (beam.smp)
-// and the database (postgres) run as many threads or processes. What a
-// process used between its last reading and its exit is missed, so
-// short-lived database backends are undercounted; the pools keep theirs
-// for the whole run.
-func cpuByCommand(names ...string) (map[string]map[int]float64, error) {
+// and the database (postgres) run as many threads or processes. A postgres
+// backend of a database other than db is filed under otherDatabases: on a
+// shared server it is someone else's work. What a process used between its
+// last reading and its exit is missed, so short-lived database backends
+// are undercounted; the pools keep theirs for the whole run.
+func cpuByCommand(db string, names ...string) (map[string]map[int]float64, error) {
 	dirs, err := os.ReadDir("/proc")
 	if err != nil {
 		return nil, err
 	}
-	byName := make(map[string]map[int]float64, len(names))
-	for _, n := range names {
+	byName := make(map[string]map[int]float64, len(names)+1)
+	for _, n := range append(names, otherDatabases) {
 		byName[n] = map[int]float64{}
 	}
 	for _, d := range dirs {
@@ -157,9 +169,55 @@ func cpuByCommand(names ...string) (map[string]map[int]float64, error) {
 		if !slices.Contains(names, name) {
 			continue
 		}
+		if name == databaseCommand {
+			if other := postgresProcessDatabase(d.Name()); other != "" && other != db {
+				name = otherDatabases
+			}
+		}
 		if c, err := proc.StatCPUSeconds("/proc/" + d.Name() + "/stat"); err == nil {
 			byName[name][pid] = c
 		}
 	}
 	return byName, nil
+}
+
+// postgresProcessDatabase is the database postgres process pid serves,
+// "" when it cannot tell; a parallel worker serves its leader's.
+func postgresProcessDatabase(pid string) string {
+	title, err := os.ReadFile("/proc/" + pid + "/cmdline")
+	if err != nil {
+		return ""
+	}
+	db, leader := postgresDatabase(string(title))
+	if leader != "" {
+		if title, err = os.ReadFile("/proc/" + leader + "/cmdline"); err == nil {
+			db, _ = postgresDatabase(string(title))
+		}
+	}
+	return db
+}
+
+// postgresDatabase is the database a postgres process serves, read from
+// the title it sets ("postgres: 15/main: user db 127.0.0.1(5000) idle",
+// "postgres: 15/main: autovacuum worker db"); "" for the server's own
+// processes (checkpointer, walwriter, ...) and untitled ones. A parallel
+// worker names instead the pid of its leader.
+func postgresDatabase(cmdline string) (db, leader string) {
+	rest, ok := strings.CutPrefix(strings.TrimRight(cmdline, "\x00 "), "postgres: ")
+	if !ok {
+		return "", ""
+	}
+	f := strings.Fields(rest)
+	if len(f) > 0 && strings.HasSuffix(f[0], ":") { // the cluster name
+		f = f[1:]
+	}
+	switch {
+	case len(f) == 5 && f[0] == "parallel" && f[1] == "worker" && f[3] == "PID":
+		return "", f[4]
+	case len(f) >= 3 && f[0] == "autovacuum" && f[1] == "worker":
+		return f[2], ""
+	case len(f) >= 3 && (strings.HasSuffix(f[2], ")") || f[2] == "[local]"):
+		return f[1], "" // user, database, client address
+	}
+	return "", ""
 }

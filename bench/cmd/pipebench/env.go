@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"mailing/bench/internal/population"
 	"mailing/bench/internal/proc"
 	"mailing/sender-worker/probesim"
 	"mailing/shared/broker"
@@ -41,6 +42,7 @@ type env struct {
 	api     *proc.API
 	client  *client
 	workers []*proc.Process // of the run in progress, stopped at its end
+	pop     population.Population
 }
 
 func openEnv(ctx context.Context, o options, stderr io.Writer) (e *env, err error) {

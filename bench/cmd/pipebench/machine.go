@@ -21,6 +21,9 @@ type machine struct {
 	GoVersion  string  `json:"go_version"`
 	PostgreSQL string  `json:"postgresql"`
 	RabbitMQ   string  `json:"rabbitmq"`
+	// LoadAverage is /proc/loadavg's 1, 5 and 15 minute figures when the
+	// run began: other work on a shared machine shows there.
+	LoadAverage string `json:"load_average"`
 }
 
 func (m *machine) read(ctx context.Context, e *env) error {
@@ -29,6 +32,7 @@ func (m *machine) read(ctx context.Context, e *env) error {
 	if kb, err := strconv.ParseFloat(strings.TrimSuffix(procField("/proc/meminfo", "MemTotal"), " kB"), 64); err == nil {
 		m.MemoryGiB = kb / (1 << 20)
 	}
+	m.LoadAverage = loadAverage()
 	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
 		m.Kernel = strings.TrimSpace(string(b))
 	}
@@ -65,4 +69,18 @@ func procField(path, key string) string {
 		}
 	}
 	return ""
+}
+
+// loadAverage is the first three fields of /proc/loadavg, "" when it
+// cannot be read.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return ""
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return ""
+	}
+	return strings.Join(f[:3], ", ")
 }

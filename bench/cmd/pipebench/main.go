@@ -1,9 +1,10 @@
 // Command pipebench measures the whole service against the physical limit,
 // on its own: it creates and migrates a database, starts probe-sim
 // in-process, the real API process and real worker processes, imports a
-// generated customer directory through the API, sends mailouts through the
-// whole pipeline at zero and at a set probe latency, loads the API
-// meanwhile, measures the raw HTTP ceiling of probe-sim with an in-process
+// generated customer directory (with attributes) through the API, sends
+// mailouts through the whole pipeline at zero latency with a plain and with
+// a templated text and at a set probe latency, pauses and resumes one in
+// full swing, loads the API meanwhile, measures the raw HTTP ceiling of probe-sim with an in-process
 // load generator, and prints a Markdown table (and writes it as JSON).
 //
 // Build the binaries first, then run from the repository root:
@@ -55,6 +56,12 @@ type options struct {
 	pprofPort        int
 	timeout          time.Duration
 	outDir           string
+	attributes       bool
+	templated        bool
+	pauseWorkers     int
+	pauseLatencyMS   int
+	pauseAt          float64
+	pauseHold        time.Duration
 }
 
 // envList collects repeated -worker-env KEY=VALUE flags.
@@ -93,8 +100,17 @@ func parseFlags(args []string) (options, error) {
 	fs.IntVar(&o.pprofPort, "pprof-port", 0, "if set, worker i serves pprof on 127.0.0.1:port+i (PPROF_ADDR)")
 	fs.DurationVar(&o.timeout, "timeout", 15*time.Minute, "give up on a mailout that has not settled by then")
 	fs.StringVar(&o.outDir, "out-dir", "bench/results", "directory of the JSON results (<timestamp>.json)")
+	fs.BoolVar(&o.attributes, "attributes", true, "import the customers with the attributes name and city (false: as before attributes existed)")
+	fs.BoolVar(&o.templated, "templated", true, "also send the zero-latency mailout with a templated text (and vacuum the database before each of the two)")
+	fs.IntVar(&o.pauseWorkers, "pause-workers", 2, "worker processes of the pause run, over the -latency-customers (0: skip it)")
+	fs.IntVar(&o.pauseLatencyMS, "pause-latency-ms", 0, "probe latency of the pause run (default -latency-ms)")
+	fs.Float64Var(&o.pauseAt, "pause-at", 0.25, "share of the pause run's audience delivered when it is paused")
+	fs.DurationVar(&o.pauseHold, "pause-hold", 2*time.Second, "least time the pause run stays paused (it also waits for every job to be dropped)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
+	}
+	if o.pauseLatencyMS == 0 {
+		o.pauseLatencyMS = o.latencyMS
 	}
 	if err := o.validate(); err != nil {
 		return o, err
@@ -129,6 +145,8 @@ func (o options) validate() error {
 		return fmt.Errorf("-concurrency must be positive and -prefetch, if set, at least -concurrency")
 	case o.apiClients < 1 || o.apiPause < 0 || o.apiIdle <= 0 || o.ceilingDuration <= 0:
 		return fmt.Errorf("-api-clients must be positive, -api-pause not negative, -api-idle and -ceiling-duration positive")
+	case o.pauseWorkers < 0 || o.pauseLatencyMS < 0 || o.pauseAt <= 0 || o.pauseAt >= 1 || o.pauseHold < 0:
+		return fmt.Errorf("-pause-workers and -pause-latency-ms must not be negative, -pause-at between 0 and 1, -pause-hold not negative")
 	}
 	return nil
 }

@@ -34,6 +34,7 @@ func TestSmallRunMeasuresEverythingAndCleansUp(t *testing.T) {
 		"-postgres-url", pgtest.AdminURL(), "-amqp-url", brokertest.URL(), "-prefix", prefix,
 		"-customers", "2000", "-latency-customers", "300", "-latency-ms", "5",
 		"-concurrency", "16", "-ceiling-duration", "1s", "-api-pause", "10ms", "-api-idle", "1s",
+		"-pause-latency-ms", "100", "-pause-hold", "200ms",
 		"-api", bins["api"], "-worker", bins["worker"], "-out-dir", outDir,
 	}, &stdout, io.Discard)
 	if err != nil {
@@ -46,8 +47,10 @@ func TestSmallRunMeasuresEverythingAndCleansUp(t *testing.T) {
 	if rep.APIPeakRSSMB < 1 || rep.APIPeakRSSMB < rep.Import.APIPeakRSS {
 		t.Errorf("API peak RSS %.1f MB, %.1f MB after the import", rep.APIPeakRSSMB, rep.Import.APIPeakRSS)
 	}
-	for _, want := range []string{"| Import of 2,000 customers", "| 0 ms: pipeline ÷ ceiling |", "| Peak RSS of each worker, MB |",
-		"5 ms, 2 workers × concurrency 16", "| Messages not sent, duplicate deliveries (all runs) | 0, 0 | 0, 0 | yes |"} {
+	for _, want := range []string{"| Import of 2,000 customers with attributes name, city", "| 0 ms: pipeline ÷ ceiling |", "| Peak RSS of each worker, MB |",
+		"5 ms, 2 workers × concurrency 16", "| Messages not sent, duplicate deliveries (all runs) | 0, 0 | 0, 0 | yes |",
+		"| 0 ms, templated vs plain text: CPU per message", "a warning per customer without a city | yes |",
+		"| Pause latency: ", "| every message sent once | yes |"} {
 		if !strings.Contains(stdout.String(), want) {
 			t.Errorf("table lacks %q:\n%s", want, stdout.String())
 		}
@@ -79,16 +82,22 @@ func assertImported(t *testing.T, rep report) {
 
 func assertRuns(t *testing.T, rep report) {
 	t.Helper()
-	if len(rep.Runs) != 3 {
-		t.Fatalf("%d runs, want 3 (0 ms, 5 ms, 5 ms with 2 workers)", len(rep.Runs))
+	if len(rep.Runs) != 5 {
+		t.Fatalf("%d runs, want 5 (0 ms plain and templated, 5 ms, 5 ms with 2 workers, the pause)", len(rep.Runs))
 	}
-	_, subset := population.New(2000).Subset(300)
-	for i, want := range []struct{ latency, workers, messages, concurrency int }{
-		{0, 1, 2000, 16}, {5, 1, subset, 16}, {5, 2, subset, 32},
+	pop := population.New(2000)
+	pop.Attributes = true
+	codes, subset := pop.Subset(300)
+	for i, want := range []struct {
+		kind                                    string
+		latency, workers, messages, concurrency int // concurrency of the ceiling; 0: none
+	}{
+		{kindZero, 0, 1, 2000, 16}, {kindTemplated, 0, 1, 2000, 0}, {kindLatency, 5, 1, subset, 16}, {kindLatency, 5, 2, subset, 32},
+		{kindPause, 100, 2, subset, 0},
 	} {
 		p, c := rep.Runs[i].Pipeline, rep.Runs[i].Ceiling
-		if p.LatencyMS != want.latency || p.Workers != want.workers || p.Messages != want.messages {
-			t.Errorf("run %d: %d ms, %d workers, %d messages; want %+v", i, p.LatencyMS, p.Workers, p.Messages, want)
+		if p.Kind != want.kind || p.LatencyMS != want.latency || p.Workers != want.workers || p.Messages != want.messages {
+			t.Errorf("run %d: %s, %d ms, %d workers, %d messages; want %+v", i, p.Kind, p.LatencyMS, p.Workers, p.Messages, want)
 		}
 		if p.Delivered != p.Messages || p.Duplicates != 0 || p.Statuses["sent"] != int64(p.Messages) || len(p.Statuses) != 1 {
 			t.Errorf("run %d: delivered %d, duplicates %d, statuses %v: want %d sent once each", i, p.Delivered, p.Duplicates, p.Statuses, p.Messages)
@@ -100,11 +109,46 @@ func assertRuns(t *testing.T, rep report) {
 		if len(p.WorkerPeakRSSMB) != want.workers || p.WorkerPeakRSSMB[0] < 1 || p.CPU.WorkersSeconds <= 0 {
 			t.Errorf("run %d: worker resources not measured: rss %v MB, cpu %.2f s", i, p.WorkerPeakRSSMB, p.CPU.WorkersSeconds)
 		}
+		// Every text reached probe-sim as rendered for its customer; only
+		// the template's customers without a city warn.
+		wantWarnings := 0
+		if want.kind == kindTemplated {
+			wantWarnings = withoutCity(pop, nil)
+		}
+		if p.Texts.Checked != p.Messages || p.Texts.Wrong != 0 || p.MissingAttributeWarnings != int64(wantWarnings) || p.Texts.WithoutCity != wantWarnings {
+			t.Errorf("run %d: texts %+v, %d warnings; want %d right, %d warnings", i, p.Texts, p.MissingAttributeWarnings, p.Messages, wantWarnings)
+		}
+		if want.concurrency == 0 {
+			if c.Concurrency != 0 {
+				t.Errorf("run %d: a ceiling was measured: %+v", i, c)
+			}
+			continue
+		}
 		// Every generator request was a valid delivery, at the run's latency.
 		if c.Concurrency != want.concurrency || c.Requests == 0 || c.Accepted != int64(c.Requests) ||
 			c.PerSec <= 0 || c.P50Ms < float64(want.latency) {
 			t.Errorf("run %d: ceiling %+v", i, c)
 		}
+	}
+	if wantWarnings := withoutCity(pop, nil); wantWarnings == 0 || withoutCity(pop, codes) > wantWarnings {
+		t.Errorf("%d of 2,000 customers without a city: the warnings are not exercised", wantWarnings)
+	}
+	assertPaused(t, rep.Runs[4].Pipeline)
+}
+
+// The pause took hold during the run and the resume finished it; whether
+// an attempt started after the commit is the figure, not a condition of
+// the tool.
+func assertPaused(t *testing.T, p pipelineResult) {
+	t.Helper()
+	ps := p.Pause
+	if ps == nil {
+		t.Fatal("the pause run has no pause figures")
+	}
+	if ps.AtDelivered < int64(p.Messages)/4 || ps.AtDelivered >= int64(p.Messages) || ps.RequestMS <= 0 || ps.ResumeMS <= 0 ||
+		ps.Parked <= 0 || ps.Parked+ps.AtDelivered+int64(ps.InFlight+ps.NewAttempts) != int64(p.Messages) ||
+		ps.HeldSeconds < 0.2 || ps.ResumeToLastSeconds <= 0 || ps.PauseLatencyMS < 0 {
+		t.Errorf("pause figures: %+v", *ps)
 	}
 }
 

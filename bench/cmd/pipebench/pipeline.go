@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -16,17 +17,34 @@ import (
 // with how many workers, and whether the API is loaded meanwhile.
 type runSpec struct {
 	Name      string
+	Kind      string // one of the run kinds below
 	LatencyMS int
 	Workers   int
 	Codes     []string // operator codes of the filter; none: every customer
 	Audience  int
 	APILoad   bool
+	Templated bool // the templated text, else the plain one
+	Ceiling   bool // measure the load generator's ceiling before the run
+	Settle    bool // VACUUM (ANALYZE) the database before the run
+	Pause     bool // pause the mailout in full swing, then resume it
 }
+
+// Run kinds: every customer at 0 ms with the plain text and with the
+// templated one, a subset at the probe latency, and the pause.
+const (
+	kindZero      = "zero"
+	kindTemplated = "templated"
+	kindLatency   = "latency"
+	kindPause     = "pause"
+)
 
 // pipelineResult is what one measured mailout gave. Times count from just
 // before POST /api/mailouts, which creates the mailout starting at once.
 type pipelineResult struct {
 	Name                 string           `json:"name"`
+	Kind                 string           `json:"kind"`
+	Text                 string           `json:"text"`
+	SettleSeconds        float64          `json:"settle_seconds,omitempty"` // VACUUM (ANALYZE) before the run
 	LatencyMS            int              `json:"latency_ms"`
 	Workers              int              `json:"workers"`
 	Concurrency          int              `json:"concurrency_per_worker"`
@@ -49,6 +67,11 @@ type pipelineResult struct {
 	WorkerPeakRSSMB      []float64        `json:"worker_peak_rss_mb"`
 	CPU                  cpuUse           `json:"cpu"`
 	API                  []latencyResult  `json:"api,omitempty"`
+	Texts                textCheck        `json:"texts"`
+	// MissingAttributeWarnings is the mailout's warnings.missing_attribute
+	// in GET /api/mailouts/{id}/stats once it has settled.
+	MissingAttributeWarnings int64        `json:"missing_attribute_warnings"`
+	Pause                    *pauseResult `json:"pause,omitempty"`
 }
 
 // runPipeline sends one mailout through the whole pipeline: fresh workers,
@@ -56,8 +79,13 @@ type pipelineResult struct {
 // the senders, probe-sim; then it derives the figures from probe-sim's
 // record of arrivals and from the database.
 func (e *env) runPipeline(ctx context.Context, s runSpec) (res pipelineResult, err error) {
-	res = pipelineResult{Name: s.Name, LatencyMS: s.LatencyMS, Workers: s.Workers, Concurrency: e.o.concurrency,
-		Codes: s.Codes, Messages: s.Audience}
+	res = pipelineResult{Name: s.Name, Kind: s.Kind, Text: runText(s), LatencyMS: s.LatencyMS, Workers: s.Workers,
+		Concurrency: e.o.concurrency, Codes: s.Codes, Messages: s.Audience}
+	if s.Settle {
+		if res.SettleSeconds, err = e.settle(ctx); err != nil {
+			return res, err
+		}
+	}
 	if err := e.setLatency(s.LatencyMS); err != nil {
 		return res, err
 	}
@@ -79,21 +107,64 @@ func (e *env) runPipeline(ctx context.Context, s runSpec) (res pipelineResult, e
 	if s.APILoad {
 		stopLoad = e.startAPILoad(ctx, e.loadRequests(m.ID), e.o.apiPause)
 	}
-	fanOut, settled, err := e.waitSettled(ctx, m.ID, s.Audience, created)
+	// A pause that fails would leave the mailout paused and the wait
+	// endless: it ends the wait.
+	waitCtx, endWait := context.WithCancel(ctx)
+	defer endWait()
+	var paused chan error
+	if s.Pause {
+		paused = make(chan error, 1)
+		go func() {
+			p, err := e.pauseAndResume(waitCtx, m.ID, s.Audience)
+			if err != nil {
+				endWait()
+			}
+			res.Pause = &p
+			paused <- err
+		}()
+	}
+	fanOut, settled, err := e.waitSettled(waitCtx, m.ID, s.Audience, created)
 	if stopLoad != nil {
 		res.API = stopLoad()
+	}
+	if paused != nil {
+		endWait() // a wait that failed stops the pause
+		// A failed pause ended the wait: its error is the cause.
+		if perr := <-paused; perr != nil && (err == nil || errors.Is(err, context.Canceled)) {
+			return res, perr
+		}
 	}
 	if err != nil {
 		return res, err
 	}
 	res.FanOutSeconds, res.SettledSeconds = fanOut.Seconds(), settled.Seconds()
-	return res, e.collect(ctx, &res, cpu0, created, m.StartAt)
+	return res, e.collect(ctx, &res, s, cpu0, created, m.StartAt)
+}
+
+// runText is the text of a run's mailout.
+func runText(s runSpec) string {
+	if s.Templated {
+		return templatedText
+	}
+	return plainText
+}
+
+// settle vacuums and analyses the whole database, so a run neither pays
+// for the dead rows of the one before nor finds statistics it left stale.
+func (e *env) settle(ctx context.Context) (float64, error) {
+	began := time.Now()
+	if _, err := e.db.SQL().ExecContext(ctx, `VACUUM (ANALYZE)`); err != nil {
+		return 0, fmt.Errorf("vacuum: %w", err)
+	}
+	d := time.Since(began).Seconds()
+	fmt.Fprintf(e.stderr, "vacuumed and analysed the database in %.1fs\n", d)
+	return d, nil
 }
 
 // createMailout posts the run's mailout and checks its audience.
 func (e *env) createMailout(ctx context.Context, s runSpec, start time.Time) (mailoutAnswer, error) {
 	var m mailoutAnswer
-	body, err := mailoutBody("Pipeline benchmark: 30% off until Sunday", start, s.Codes)
+	body, err := mailoutBody(runText(s), start, s.Codes)
 	if err != nil {
 		return m, err
 	}
@@ -112,7 +183,7 @@ func (e *env) createMailout(ctx context.Context, s runSpec, start time.Time) (ma
 
 // collect fills in the figures once the mailout has settled, reading the
 // workers' peak RSS before they are stopped.
-func (e *env) collect(ctx context.Context, res *pipelineResult, cpu0 cpuSnapshot, created, startAt time.Time) error {
+func (e *env) collect(ctx context.Context, res *pipelineResult, s runSpec, cpu0 cpuSnapshot, created, startAt time.Time) error {
 	var err error
 	if res.CPU, err = e.cpuSince(cpu0); err != nil {
 		return err
@@ -120,8 +191,19 @@ func (e *env) collect(ctx context.Context, res *pipelineResult, cpu0 cpuSnapshot
 	if res.Statuses, err = statusCounts(ctx, e.db, res.MailoutID); err != nil {
 		return err
 	}
+	if res.MissingAttributeWarnings, err = e.mailoutWarnings(ctx, res.MailoutID); err != nil {
+		return err
+	}
 	res.ProbeRequests = e.sim.Stats().Requests
-	deliveryFigures(e.sim.Deliveries(), created, startAt, res)
+	ds := e.sim.Deliveries()
+	deliveryFigures(ds, created, startAt, res)
+	res.Texts = checkTexts(e.pop, s.Templated, ds)
+	if s.Templated {
+		res.Texts.WithoutCity = withoutCity(e.pop, s.Codes)
+	}
+	if p := res.Pause; p != nil && res.LastDeliverySeconds > 0 {
+		p.ResumeToLastSeconds = created.Add(time.Duration(res.LastDeliverySeconds * float64(time.Second))).Sub(p.resumed).Seconds()
+	}
 	for _, w := range e.workers {
 		rss, err := w.PeakRSSMiB()
 		if err != nil {

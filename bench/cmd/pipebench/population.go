@@ -10,7 +10,8 @@ import (
 // importResult is the outcome of the import, with the API's memory.
 type importResult struct {
 	population.ImportReport
-	APIPeakRSS float64 `json:"api_peak_rss_mb"` // VmHWM of the API right after
+	Attributes []string `json:"attributes,omitempty"` // the CSV's attribute columns
+	APIPeakRSS float64  `json:"api_peak_rss_mb"`      // VmHWM of the API right after
 }
 
 // importCustomers streams the whole directory to the API, every customer
@@ -23,7 +24,7 @@ func (e *env) importCustomers(ctx context.Context, p population.Population) (imp
 	if imp.Inserted != p.N {
 		return importResult{}, fmt.Errorf("import: %d inserted, %d rejected; want %d inserted", imp.Inserted, imp.Rejected, p.N)
 	}
-	res := importResult{ImportReport: imp}
+	res := importResult{ImportReport: imp, Attributes: p.AttributeColumns()}
 	rss, err := e.api.PeakRSSMiB()
 	res.APIPeakRSS = mib2mb(rss)
 	return res, err

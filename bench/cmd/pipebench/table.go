@@ -38,21 +38,44 @@ func met(ok bool) string {
 // tableRows turns the report into the table's rows.
 func tableRows(r report) []row {
 	imp := r.Import
+	with := ""
+	if len(imp.Attributes) > 0 {
+		with = " with attributes " + strings.Join(imp.Attributes, ", ")
+	}
 	rows := []row{{
-		Measure: fmt.Sprintf("Import of %s customers (CSV stream, `POST /api/customers/import`)", thousands(float64(imp.Rows))),
+		Measure: fmt.Sprintf("Import of %s customers%s (CSV stream, `POST /api/customers/import`)", thousands(float64(imp.Rows)), with),
 		Result:  fmt.Sprintf("%.1f s (%s rows/s)", imp.Seconds, thousands(imp.RowsPerSec)),
 		Target:  "≤ 30 s per 1,000,000 (≥ 33,333 rows/s)", Met: met(imp.RowsPerSec >= targetImportPerSec),
 	}}
-	if len(r.Runs) == 0 {
+	zero, ok := r.run(kindZero)
+	if !ok {
 		return rows
 	}
-	zero := r.Runs[0]
 	rows = append(rows, zeroRows(zero)...)
-	for _, run := range r.Runs[1:] {
-		rows = append(rows, latencyRows(run, zero, r.Runs[1])...)
+	if t, ok := r.run(kindTemplated); ok {
+		rows = append(rows, templatedRows(t, zero)...)
+	}
+	first, ok := r.run(kindLatency)
+	for _, run := range r.Runs {
+		if ok && run.Pipeline.Kind == kindLatency {
+			rows = append(rows, latencyRows(run, zero, first)...)
+		}
+	}
+	if p, ok := r.run(kindPause); ok && p.Pipeline.Pause != nil {
+		rows = append(rows, pauseRows(p.Pipeline)...)
 	}
 	rows = append(rows, apiRows(zero.Pipeline, r.IdleCreate)...)
 	return append(rows, resourceRows(r)...)
+}
+
+// run is the report's first run of a kind.
+func (r report) run(kind string) (runReport, bool) {
+	for _, run := range r.Runs {
+		if run.Pipeline.Kind == kind {
+			return run, true
+		}
+	}
+	return runReport{}, false
 }
 
 func zeroRows(z runReport) []row {
@@ -69,6 +92,94 @@ func zeroRows(z runReport) []row {
 		{Measure: fmt.Sprintf("0 ms: ceiling, load generator (vegeta) → probe-sim, concurrency %d", c.Concurrency),
 			Result: fmt.Sprintf("%s req/s (p50 %.2f ms, p99 %.2f ms; CPU taken by others %s)", thousands(c.PerSec), c.P50Ms, c.P99Ms, percent(c.OthersShare))},
 		{Measure: "0 ms: pipeline ÷ ceiling", Result: percent(z.ratio()), Target: "≥ 25%", Met: met(z.ratio() >= targetCeilingShare)},
+	}
+}
+
+// templatedRows compare the run with the templated text with the plain
+// one: throughput, CPU per message by process, and whether what reached
+// probe-sim was rendered for each customer.
+func templatedRows(t, zero runReport) []row {
+	p, z := t.Pipeline, zero.Pipeline
+	tc := p.Texts
+	return []row{
+		{Measure: fmt.Sprintf("0 ms, templated text, %s messages (%s), %s: `POST` → last delivery",
+			thousands(float64(p.Messages)), filterText(p.Codes), workersText(p.Workers, p.Concurrency)),
+			Result: fmt.Sprintf("%.1f s (%s msg/s; plain text %s msg/s)", p.LastDeliverySeconds, thousands(p.MessagesPerSec), thousands(z.MessagesPerSec)),
+			Target: "≥ 3,300 msg/s (1,000,000 in ≤ 5 min)", Met: met(p.MessagesPerSec >= targetZeroPerSec)},
+		{Measure: "0 ms, templated vs plain text: delivery rate (first → last delivery)",
+			Result: fmt.Sprintf("%s vs %s msg/s (%s)", thousands(p.SteadyPerSec), thousands(z.SteadyPerSec), change(p.SteadyPerSec, z.SteadyPerSec))},
+		{Measure: "0 ms, templated vs plain text: CPU per message, ms (worker; PostgreSQL; RabbitMQ; API; probe-sim and clients; all)",
+			Result: cpuPerMessageText(p, z)},
+		{Measure: "0 ms, templated: texts received by probe-sim; `warnings.missing_attribute` of the mailout",
+			Result: fmt.Sprintf("%s of %s as rendered for their customer; %s warnings (%s customers have no city)",
+				thousands(float64(tc.Checked-tc.Wrong)), thousands(float64(tc.Checked)), thousands(float64(p.MissingAttributeWarnings)), thousands(float64(tc.WithoutCity))),
+			Target: "every text right; a warning per customer without a city",
+			Met:    met(tc.Wrong == 0 && tc.Checked == p.Messages && p.MissingAttributeWarnings == int64(tc.WithoutCity))},
+	}
+}
+
+// cpuPerMessageText puts a's CPU per delivered message beside b's, part
+// by part.
+func cpuPerMessageText(a, b pipelineResult) string {
+	per := func(p pipelineResult, s float64) float64 {
+		if p.Delivered == 0 {
+			return 0
+		}
+		return 1000 * s / float64(p.Delivered)
+	}
+	parts := []struct {
+		name string
+		of   func(cpuUse) float64
+	}{
+		{"worker", func(c cpuUse) float64 { return c.WorkersSeconds }},
+		{"PostgreSQL", func(c cpuUse) float64 { return c.DatabaseSeconds }},
+		{"RabbitMQ", func(c cpuUse) float64 { return c.BrokerSeconds }},
+		{"API", func(c cpuUse) float64 { return c.APISeconds }},
+		{"probe-sim and clients", func(c cpuUse) float64 { return c.BenchSeconds }},
+		{"all", cpuUse.total},
+	}
+	out := make([]string, len(parts))
+	for i, part := range parts {
+		out[i] = fmt.Sprintf("%s %.3f vs %.3f", part.name, per(a, part.of(a.CPU)), per(b, part.of(b.CPU)))
+	}
+	return strings.Join(out, "; ") + fmt.Sprintf(" (CPU taken by others %s vs %s)", percent(a.CPU.OthersShare), percent(b.CPU.OthersShare))
+}
+
+// change is a relative to b as a signed percentage.
+func change(a, b float64) string {
+	if b == 0 {
+		return "n/a"
+	}
+	return fmt.Sprintf("%+.1f%%", 100*(a/b-1))
+}
+
+// pauseRows describe the pause: how fast it took hold, what was in flight,
+// and that the resumed mailout sent every message once.
+func pauseRows(p pipelineResult) []row {
+	ps := p.Pause
+	inFlight := fmt.Sprintf("%s attempts in flight", thousands(float64(ps.InFlight)))
+	if ps.InFlightDuringRequest > 0 {
+		inFlight += fmt.Sprintf(" (%d of them arrived while the request ran)", ps.InFlightDuringRequest)
+	}
+	latency := fmt.Sprintf("%.1f ms: %s attempt(s) arrived after the answer (the median %.1f ms after it, %d more than 1 s after it)",
+		ps.PauseLatencyMS, thousands(float64(ps.NewAttempts)), ps.NewP50MS, ps.NewAfter1s)
+	if ps.NewAttempts == 0 {
+		latency = fmt.Sprintf("0 ms: no attempt arrived after the answer (the last one %.1f ms before it)", -ps.LastArrivalMS)
+	}
+	if ps.NewRequests != int64(ps.NewAttempts) {
+		latency += fmt.Sprintf("; %d request(s) of any outcome did", ps.NewRequests)
+	}
+	sent := p.Statuses["sent"]
+	return []row{
+		{Measure: fmt.Sprintf("Pause at %d ms, %s, %s messages (%s): `POST /api/mailouts/{id}/pause` at %s delivered",
+			p.LatencyMS, workersText(p.Workers, p.Concurrency), thousands(float64(p.Messages)), filterText(p.Codes), thousands(float64(ps.AtDelivered))),
+			Result: fmt.Sprintf("answered in %.1f ms; %s at the answer; probe-sim's last delivery before the resume %.0f ms after the answer; every other message parked (%s) %.1f s after it",
+				ps.RequestMS, inFlight, ps.QuietMS, thousands(float64(ps.Parked)), ps.ParkedSeconds)},
+		{Measure: "Pause latency: last new attempt's arrival at probe-sim − the pause's answer (attempts in flight at the answer excluded)",
+			Result: latency, Target: "no new attempt after the commit", Met: met(ps.NewAttempts == 0 && ps.NewRequests == 0)},
+		{Measure: fmt.Sprintf("Pause: held %.1f s, `POST …/resume` answered in %.1f ms; resume → last delivery; messages sent, duplicates", ps.HeldSeconds, ps.ResumeMS),
+			Result: fmt.Sprintf("%.1f s; %s of %s sent, %d duplicates", ps.ResumeToLastSeconds, thousands(float64(sent)), thousands(float64(p.Messages)), p.Duplicates),
+			Target: "every message sent once", Met: met(sent == int64(p.Messages) && p.Delivered == p.Messages && p.Duplicates == 0)},
 	}
 }
 

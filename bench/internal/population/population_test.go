@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -71,5 +72,49 @@ func TestSubsetCountsTheCustomersOfItsCodes(t *testing.T) {
 	}
 	if codes, audience := p.Subset(50000); len(codes) != 20 || audience != p.N {
 		t.Fatalf("subset larger than the directory: %d codes, %d", len(codes), audience)
+	}
+}
+
+// With attributes the CSV gains the name and city columns, empty for the
+// customers without them, and the other columns stay as they were.
+func TestAttributesAddNameAndCityColumns(t *testing.T) {
+	plain, p := New(20000), New(20000)
+	p.Attributes = true
+	var buf bytes.Buffer
+	if err := p.WriteCSV(&buf); err != nil {
+		t.Fatal(err)
+	}
+	records, err := csv.NewReader(&buf).ReadAll()
+	if err != nil {
+		t.Fatalf("generated CSV does not parse: %v", err)
+	}
+	if got := records[0]; !slices.Equal(got, []string{"phone", "phone_code", "timezone", "tags", "name", "city"}) {
+		t.Fatalf("header %v", got)
+	}
+	noName, noCity := 0, 0
+	for i, rec := range records[1:] {
+		c := p.Customer(i)
+		if want := string(plain.AppendCSV(nil, c)); strings.Join(rec[:4], ",")+"\n" != want {
+			t.Fatalf("row %d: %v, want %q first", i, rec, want)
+		}
+		if rec[4] != p.NameOf(c) || rec[5] != p.CityOf(c) {
+			t.Fatalf("row %d: name %q, city %q; want %q, %q", i, rec[4], rec[5], p.NameOf(c), p.CityOf(c))
+		}
+		if rec[4] == "" {
+			noName++
+		}
+		if rec[5] == "" {
+			noCity++
+		}
+		if j, ok := p.Index(FirstPhone + int64(i)); !ok || j != i {
+			t.Fatalf("Index of row %d: %d, %v", i, j, ok)
+		}
+	}
+	// 3% without a name, 0.5% without a city.
+	if noName < 450 || noName > 750 || noCity < 60 || noCity > 140 {
+		t.Fatalf("%d of 20,000 without a name, %d without a city", noName, noCity)
+	}
+	if _, ok := p.Index(FirstPhone + 20000); ok {
+		t.Fatal("Index accepts a phone past the directory")
 	}
 }
