@@ -19,7 +19,8 @@ DEV_ENV := APP_ENV=dev ADMIN_USERNAME=admin ADMIN_PASSWORD=admin-password LOG_FO
 # roles. Public development values, like everything in that file.
 DEV_OIDC_ENV := OIDC_ISSUER=http://localhost:8091/ OIDC_CLIENT_ID=mailing-api \
 	OIDC_CLIENT_SECRET=public-dev-secret-mailing-api OIDC_REDIRECT_URL=http://localhost:8080/auth/oidc/callback \
-	OIDC_ROLE_MAP=mailing-admins=admin,mailing-operators=operator,mailing-viewers=viewer
+	OIDC_ROLE_MAP=mailing-admins=admin,mailing-operators=operator,mailing-viewers=viewer \
+	OIDC_POST_LOGOUT_REDIRECT_URL=http://localhost:8080/admin/
 
 # The admin UI. Node.js and npm are needed to build it, never for the Go
 # modules: without them bin/api serves /admin/ as a page saying how to
@@ -29,8 +30,10 @@ WEB := api-service/web
 HAVE_NODE := $(shell command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 && echo yes)
 NO_NODE = if [ -n "$$CI" ]; then echo "== Node.js and npm are required in CI (the admin UI is built and tested)"; exit 1; fi; \
 	echo "== Node.js and npm not found: $(1) skipped (install Node.js 20.19+ to build and test the admin UI)"
+# Where the browser tests write a screenshot of every page they visit.
+SCREENSHOTS := $(CURDIR)/test-artifacts/screenshots
 
-.PHONY: build run migrate test lint docs docs-check fmt clean bench web web-gen web-check web-test
+.PHONY: build run migrate test lint docs docs-check fmt clean bench web web-gen web-check web-test e2e
 
 build: web
 	@mkdir -p bin
@@ -84,13 +87,14 @@ bench: build
 
 # One go test over every workspace module, so the packages of all of them
 # share the scheduler: the long end-to-end packages overlap the rest. Then
-# the admin UI's unit tests.
+# the admin UI's unit tests and its browser tests against the binaries
+# just built.
 test: build
 	@echo "== go test $(MODULES)"
 	go test -count=1 $(addprefix ./,$(addsuffix /...,$(MODULES)))
 	@echo "== go test deploy"
 	cd deploy && GOWORK=off go test -count=1 ./...
-	@$(MAKE) --no-print-directory web-test
+	@$(MAKE) --no-print-directory web-test e2e
 
 # npm ci when package-lock.json changed since the last install.
 $(WEB)/node_modules/.package-lock.json: $(WEB)/package.json $(WEB)/package-lock.json
@@ -144,6 +148,17 @@ else
 	@$(call NO_NODE,the admin UI's unit tests)
 endif
 
+# The admin UI in a real headless Chromium (Playwright) against bin/api,
+# bin/worker, bin/probe-sim and bin/dev-oidc on a database and broker
+# prefix of their own; screenshots of every page in test-artifacts/screenshots.
+e2e:
+ifeq ($(HAVE_NODE),yes)
+	@$(MAKE) --no-print-directory $(WEB)/node_modules/.package-lock.json
+	@echo "== admin UI browser tests (playwright, headless chromium); screenshots in $(SCREENSHOTS)"
+	E2E_SCREENSHOTS=$(SCREENSHOTS) go test -v -count=1 -tags e2e -timeout 15m ./$(WEB)/e2e/
+else
+	@$(call NO_NODE,the admin UI's browser tests)
+endif
 
 # Go sources of the repository; npm packages may ship Go files of their own.
 GO_SOURCES = $(shell find $(MODULES) deploy -name '*.go' -not -path '*/node_modules/*')
@@ -154,6 +169,8 @@ lint: docs-check web-check
 		echo "== vet + staticcheck $$m"; \
 		(cd $$m && go vet ./... && $(STATICCHECK) ./...); \
 	done
+	@echo "== vet + staticcheck the admin UI's browser test harness (build tag e2e)"
+	cd api-service && go vet -tags e2e ./web/e2e/ && $(STATICCHECK) -tags e2e ./web/e2e/
 	@echo "== vet deploy"
 	cd deploy && GOWORK=off go vet ./...
 
