@@ -205,7 +205,7 @@ func (s *replayedStage) apply(st *stageState, c instructions.Command) error {
 		return os.MkdirAll(s.host(st.cwd), 0o755)
 	case *instructions.CopyCommand:
 		if c.From != "" {
-			return s.copyUIBuild(st, c)
+			return fmt.Errorf("COPY --from=%s inside a build stage is not replayed", c.From)
 		}
 		return s.copy(st, c)
 	case *instructions.RunCommand:
@@ -260,62 +260,6 @@ func (s *replayedStage) copy(st *stageState, c *instructions.CopyCommand) error 
 	return nil
 }
 
-// copyUIBuild replays a COPY --from of the admin UI's Node stage, which
-// is not replayed (npm and Vite would run here): what the stage builds is
-// stood in by an index.html at the destination, enough for go:embed. The
-// source must be the folder the stage's build writes (uiOutput), so the
-// stand-in stands where the real build would. TestDockerfileBuildsTheAdminUI
-// checks the Node stage itself.
-func (s *replayedStage) copyUIBuild(st *stageState, c *instructions.CopyCommand) error {
-	out, err := uiOutput(st.d, c.From)
-	if err != nil {
-		return fmt.Errorf("COPY --from=%s inside a build stage: %w", c.From, err)
-	}
-	dest, err := expand(c.DestPath, st.env)
-	if err != nil {
-		return err
-	}
-	dest = containerPath(st.cwd, dest)
-	for _, raw := range c.SourcePaths {
-		src, err := expand(raw, st.env)
-		if err != nil {
-			return err
-		}
-		if path.Clean(src) != out {
-			return fmt.Errorf("COPY --from=%s %s: the stage's build writes %s", c.From, src, out)
-		}
-	}
-	return copyBytes([]byte("<!doctype html><title>stand-in for the admin UI the web stage builds</title>"), s.host(path.Join(dest, "index.html")))
-}
-
-// uiOutput is the folder the Node stage called name builds the UI into:
-// Vite's dist/ in the stage's last WORKDIR. Any other stage is not one a
-// build stage may copy from.
-func uiOutput(d *dockerfile, name string) (string, error) {
-	stage := d.stage(name)
-	if stage == nil {
-		return "", fmt.Errorf("no stage %q", name)
-	}
-	base, err := expand(stage.BaseName, d.metaArgs)
-	if err != nil {
-		return "", err
-	}
-	if !strings.HasPrefix(base, "node:") {
-		return "", fmt.Errorf("stage %s is built FROM %s: only the admin UI's Node stage is copied from by a build stage", name, base)
-	}
-	dir := "/"
-	for _, c := range stage.Commands {
-		if w, ok := c.(*instructions.WorkdirCommand); ok {
-			p, err := expand(w.Path, d.metaArgs)
-			if err != nil {
-				return "", err
-			}
-			dir = containerPath(dir, p)
-		}
-	}
-	return path.Join(dir, "dist"), nil
-}
-
 // containerPath resolves p against the directory dir, as a shell would.
 func containerPath(dir, p string) string {
 	if path.IsAbs(p) {
@@ -329,10 +273,6 @@ func copyFile(from, to string) error {
 	if err != nil {
 		return err
 	}
-	return copyBytes(b, to)
-}
-
-func copyBytes(b []byte, to string) error {
 	if err := os.MkdirAll(filepath.Dir(to), 0o755); err != nil {
 		return err
 	}
