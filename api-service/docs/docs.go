@@ -1187,6 +1187,72 @@ const docTemplate = `{
                 }
             }
         },
+        "/api/mailouts/preview": {
+            "post": {
+                "security": [
+                    {
+                        "OAuth2Password": []
+                    },
+                    {
+                        "Bearer": []
+                    }
+                ],
+                "description": "Tells what a mailout with this text, filter and send window would do, storing nothing: audience is how many customers match the filter now; in_window_now how many of them are inside the send window at ` + "`" + `at` + "`" + ` (default now) in their own time zone (null without a window); template the SMS encoding and segments of the text as written, its variables and whether it has none; samples the text rendered for the first ` + "`" + `samples` + "`" + ` matching customers by id (1–50, default 10) with each one's SMS figures and the variables it had no value for (no default either: they render empty); longest the SMS figures of the sample taking the most segments; missing_attributes how many samples lacked a value. text, filter and send_window are validated as POST /api/mailouts validates them: a template error is a 400 naming its line and column in the text field's message. Tags that do not exist match nobody and are not created. One tag or one or more phone codes (or no filter) are counted from counters kept per time zone, in milliseconds at any size; several tags, or tags and codes together, count the matching customers themselves.",
+                "consumes": [
+                    "application/json"
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "mailouts"
+                ],
+                "summary": "Preview a draft mailout",
+                "parameters": [
+                    {
+                        "description": "the draft mailout",
+                        "name": "draft",
+                        "in": "body",
+                        "required": true,
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.MailoutPreviewRequest"
+                        }
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/domain.Preview"
+                        }
+                    },
+                    "400": {
+                        "description": "Bad Request",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
+                    "403": {
+                        "description": "needs the viewer role",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    },
+                    "413": {
+                        "description": "Request Entity Too Large",
+                        "schema": {
+                            "$ref": "#/definitions/internal_httpapi.ErrorBody"
+                        }
+                    }
+                }
+            }
+        },
         "/api/mailouts/{id}": {
             "get": {
                 "security": [
@@ -4883,6 +4949,126 @@ const docTemplate = `{
                 }
             }
         },
+        "domain.Preview": {
+            "type": "object",
+            "properties": {
+                "at": {
+                    "description": "The moment of in_window_now.",
+                    "type": "string"
+                },
+                "audience": {
+                    "description": "Customers matching the filter now.",
+                    "type": "integer",
+                    "example": 1250
+                },
+                "in_window_now": {
+                    "description": "Of the audience, customers inside the send window at that moment in\ntheir own time zone; null without a window.",
+                    "type": "integer",
+                    "example": 800
+                },
+                "longest": {
+                    "description": "The sample whose text takes the most segments (of those, the most\ncharacters); null without samples.",
+                    "allOf": [
+                        {
+                            "$ref": "#/definitions/domain.PreviewLongest"
+                        }
+                    ]
+                },
+                "missing_attributes": {
+                    "description": "How many samples had a placeholder with no value and no default.",
+                    "type": "integer",
+                    "example": 1
+                },
+                "samples": {
+                    "description": "The first matching customers by id, the text rendered for each.",
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/domain.PreviewSample"
+                    }
+                },
+                "template": {
+                    "$ref": "#/definitions/domain.PreviewTemplate"
+                }
+            }
+        },
+        "domain.PreviewLongest": {
+            "type": "object",
+            "properties": {
+                "customer_id": {
+                    "type": "integer",
+                    "example": 42
+                },
+                "sms": {
+                    "$ref": "#/definitions/smstext.Segments"
+                }
+            }
+        },
+        "domain.PreviewSample": {
+            "type": "object",
+            "properties": {
+                "attributes": {
+                    "type": "object"
+                },
+                "customer_id": {
+                    "type": "integer",
+                    "example": 42
+                },
+                "missing_attributes": {
+                    "description": "Variables used without a default that the customer has no value\nfor: they rendered empty.",
+                    "type": "array",
+                    "items": {
+                        "type": "string"
+                    },
+                    "example": [
+                        "city"
+                    ]
+                },
+                "phone": {
+                    "type": "string",
+                    "example": "79161234567"
+                },
+                "sms": {
+                    "$ref": "#/definitions/smstext.Segments"
+                },
+                "text": {
+                    "description": "The text rendered with the customer's attributes.",
+                    "type": "string",
+                    "example": "Hello, Anna!"
+                },
+                "timezone": {
+                    "type": "string",
+                    "example": "Europe/Moscow"
+                }
+            }
+        },
+        "domain.PreviewTemplate": {
+            "type": "object",
+            "properties": {
+                "plain": {
+                    "description": "No placeholders: every customer gets the text as written.",
+                    "type": "boolean",
+                    "example": false
+                },
+                "sms": {
+                    "description": "The encoding and segments of the text as written, placeholders\nincluded.",
+                    "allOf": [
+                        {
+                            "$ref": "#/definitions/smstext.Segments"
+                        }
+                    ]
+                },
+                "variables": {
+                    "description": "The variables the placeholders use, each once, in order.",
+                    "type": "array",
+                    "items": {
+                        "type": "string"
+                    },
+                    "example": [
+                        "name"
+                    ]
+                }
+            }
+        },
         "domain.Progress": {
             "type": "object",
             "properties": {
@@ -5544,6 +5730,42 @@ const docTemplate = `{
                 "phone_code": {
                     "type": "string",
                     "example": "916"
+                }
+            }
+        },
+        "internal_httpapi.MailoutPreviewRequest": {
+            "type": "object",
+            "properties": {
+                "at": {
+                    "description": "The moment of in_window_now (RFC 3339, any offset); default now.",
+                    "type": "string",
+                    "format": "date-time",
+                    "example": "2026-11-27T09:00:00+03:00"
+                },
+                "filter": {
+                    "$ref": "#/definitions/internal_httpapi.MailoutFilterRequest"
+                },
+                "samples": {
+                    "description": "Customers to render the text for, lowest ids first: 1–50, default 10.",
+                    "type": "integer",
+                    "maximum": 50,
+                    "minimum": 1,
+                    "example": 10
+                },
+                "send_window": {
+                    "type": "object",
+                    "additionalProperties": {
+                        "type": "string"
+                    },
+                    "example": {
+                        "end": "21:00",
+                        "start": "09:00"
+                    }
+                },
+                "text": {
+                    "description": "A template, as a mailout's text is: its placeholders take each\ncustomer's attributes.",
+                    "type": "string",
+                    "example": "Black Friday: 30% off until Sunday"
                 }
             }
         },

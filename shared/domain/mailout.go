@@ -122,18 +122,7 @@ func (in MailoutInput) merge(m Mailout, creating bool, errs FieldErrors) Mailout
 		m.Text = *in.Text
 	}
 	if in.Text != nil || !creating {
-		switch {
-		case m.Text == "":
-			errs.Add("text", "must not be empty")
-		case strings.ContainsRune(m.Text, 0):
-			errs.Add("text", "must not contain NUL characters")
-		case utf8.RuneCountInString(m.Text) > MaxTextLen:
-			errs.Add("text", "must be at most 1600 characters")
-		default:
-			if _, err := msgtemplate.Parse(m.Text); err != nil {
-				errs.Add("text", "is not a valid template: "+err.Error())
-			}
-		}
+		checkText(m.Text, errs)
 	}
 	if in.StartAt != nil {
 		m.StartAt = in.StartAt.UTC().Truncate(time.Microsecond)
@@ -171,6 +160,28 @@ func (m Mailout) SameContent(o Mailout) bool {
 func (m Mailout) sameExceptEndAt(o Mailout) bool {
 	o.EndAt = m.EndAt
 	return m.SameContent(o)
+}
+
+// checkText validates a mailout's text and returns it parsed as a
+// template; nil when it is not valid, with the problem in errs (a syntax
+// error names its line and column).
+func checkText(text string, errs FieldErrors) *msgtemplate.Template {
+	switch {
+	case text == "":
+		errs.Add("text", "must not be empty")
+	case strings.ContainsRune(text, 0):
+		errs.Add("text", "must not contain NUL characters")
+	case utf8.RuneCountInString(text) > MaxTextLen:
+		errs.Add("text", "must be at most 1600 characters")
+	default:
+		tmpl, err := msgtemplate.Parse(text)
+		if err != nil {
+			errs.Add("text", "is not a valid template: "+err.Error())
+			return nil
+		}
+		return tmpl
+	}
+	return nil
 }
 
 func normalizeCodes(field string, codes []string, errs FieldErrors) []string {

@@ -119,6 +119,12 @@ func NextSendTime(now, endAt time.Time, w *SendWindow, loc *time.Location) (time
 	return time.Time{}, false
 }
 
+// OpenAt reports whether the window is open at instant t for a customer in
+// loc: whether NextSendTime would send at t itself.
+func (w SendWindow) OpenAt(t time.Time, loc *time.Location) bool {
+	return w.contains(sinceMidnight(t.In(loc)))
+}
+
 // contains reports whether a wall-clock time of day lies in the window.
 func (w SendWindow) contains(clock time.Duration) bool {
 	start, end := w.Start.duration(), w.End.duration()

@@ -10,6 +10,7 @@ package mailouts
 import (
 	"context"
 	"log/slog"
+	"sync"
 	"time"
 
 	"mailing/shared/domain"
@@ -34,6 +35,8 @@ type Store interface {
 	Pause(ctx context.Context, id int64) (domain.Mailout, error)
 	Resume(ctx context.Context, id int64) (domain.Mailout, error)
 	Retry(ctx context.Context, id int64, sel domain.RetrySelection, now time.Time) (domain.RetryResult, error)
+	// Audience tells of a draft filter's audience now, writing nothing.
+	Audience(ctx context.Context, q domain.AudienceQuery) (domain.Audience, error)
 }
 
 // Service runs mailout changes: it validates, stores, counts and logs.
@@ -42,6 +45,10 @@ type Service struct {
 	now     func() time.Time
 	metrics *metrics.Mailouts
 	log     *slog.Logger
+	// zones caches time zones by name for previews: time.LoadLocation
+	// reads and parses the zone file on every call. Names come from the
+	// reference table of zones, so the cache stays small.
+	zones sync.Map
 }
 
 // Config holds the service's optional parts.

@@ -21,7 +21,8 @@ type storedFilter struct {
 // customer has any of them) AND (no codes OR its code is one of them). The
 // API counts it (SELECT count(*) FROM (<audience>) a); the fan-out inserts
 // it (INSERT INTO messages (mailout_id, customer_id) SELECT ?, a.id FROM
-// (<audience>) a); whoever needs customer columns joins customers on a.id.
+// (<audience>) a); whoever needs customer columns joins customers on a.id
+// or selects from customers c WHERE <matches>.
 //
 // Each filter shape gets the query whose cost follows the number of matching
 // customers, not the size of the table, which is what keeps create and get
@@ -38,16 +39,28 @@ type storedFilter struct {
 // statistics, and an empty part of the filter disappears instead of
 // becoming an OR that no index serves.
 func (f storedFilter) audience() (string, []any) {
+	if len(f.tagIDs) > 0 && len(f.codes) == 0 {
+		return `SELECT DISTINCT ct.customer_id AS id FROM customer_tags ct WHERE ct.tag_id IN ?`, []any{f.tagIDs}
+	}
+	where, args := f.matches()
+	return `SELECT c.id FROM customers c WHERE ` + where, args
+}
+
+// matches is the same definition as a condition on customers c, for
+// queries that read customers' columns anyway. Grouping a tags-only
+// audience by a column, it is a semi-join: two to three times quicker than
+// joining the de-duplicated ids back to customers.
+func (f storedFilter) matches() (string, []any) {
 	const hasTag = `EXISTS (SELECT 1 FROM customer_tags ct WHERE ct.customer_id = c.id AND ct.tag_id IN ?)`
 	switch {
 	case len(f.tagIDs) == 0 && len(f.codes) == 0:
-		return `SELECT c.id FROM customers c`, nil
+		return `TRUE`, nil
 	case len(f.tagIDs) == 0:
-		return `SELECT c.id FROM customers c WHERE c.phone_code IN ?`, []any{f.codes}
+		return `c.phone_code IN ?`, []any{f.codes}
 	case len(f.codes) == 0:
-		return `SELECT DISTINCT ct.customer_id AS id FROM customer_tags ct WHERE ct.tag_id IN ?`, []any{f.tagIDs}
+		return hasTag, []any{f.tagIDs}
 	default:
-		return `SELECT c.id FROM customers c WHERE c.phone_code IN ? AND ` + hasTag, []any{f.codes, f.tagIDs}
+		return `c.phone_code IN ? AND ` + hasTag, []any{f.codes, f.tagIDs}
 	}
 }
 
@@ -66,6 +79,26 @@ func (f storedFilter) countQuery() (string, []any) {
 	}
 	query, args := f.audience()
 	return `SELECT count(*) FROM (` + query + `) a`, args
+}
+
+// zoneCountQuery counts the audience per time zone, as rows (timezone, n)
+// with n > 0. Filters without tags and single-tag filters read the
+// counters, which are kept per zone: a row per zone of the code or tag
+// (customers have one code, so codes add up; a customer with two of the
+// tags would count twice, so several tags do not). Other shapes group the
+// audience itself, a cost that follows the number of matching customers.
+func (f storedFilter) zoneCountQuery() (string, []any) {
+	switch {
+	case len(f.tagIDs) == 0 && len(f.codes) == 0:
+		return `SELECT timezone, sum(n)::bigint AS n FROM customer_code_counts GROUP BY timezone HAVING sum(n) > 0`, nil
+	case len(f.tagIDs) == 0:
+		return `SELECT timezone, sum(n)::bigint AS n FROM customer_code_counts WHERE phone_code IN ?
+			GROUP BY timezone HAVING sum(n) > 0`, []any{f.codes}
+	case len(f.tagIDs) == 1 && len(f.codes) == 0:
+		return `SELECT timezone, n FROM tag_counts WHERE tag_id = ? AND n > 0`, []any{f.tagIDs[0]}
+	}
+	where, args := f.matches()
+	return `SELECT c.timezone, count(*) AS n FROM customers c WHERE ` + where + ` GROUP BY c.timezone`, args
 }
 
 // key identifies filters that select the same customers.

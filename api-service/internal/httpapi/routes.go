@@ -79,7 +79,8 @@ func (s *Server) apiRoutes() []apiRoute {
 		{"DELETE", "/customers/:id", operator, s.deleteCustomer},
 		{"POST", "/customers/:id/tags", operator, s.addCustomerTag},
 		{"DELETE", "/customers/:id/tags/:tag_id", operator, s.removeCustomerTag},
-		{"POST", "/search", viewer, s.searchCustomers}, // a read with a body
+		{"POST", "/search", viewer, s.searchCustomers},          // a read with a body
+		{"POST", "/mailouts/preview", viewer, s.previewMailout}, // a read with a body
 
 		{"POST", "/mailouts", operator, s.idempotent(readFirst, s.createMailout)},
 		{"GET", "/mailouts", viewer, s.listMailouts},

@@ -45,9 +45,37 @@ func scenarios(ctx context.Context, c *client, p population.Population) ([]scena
 		{name: "GET /api/customers/{id}", want: http.StatusOK, build: func(ctx context.Context, i int) (*http.Request, error) {
 			return c.NewRequest(ctx, http.MethodGet, "/api/customers/"+strconv.Itoa(1+i%p.N), nil, "")
 		}},
+		previewScenario(c, "tag t1", map[string]any{"tags": []string{"t1"}}),
+		previewScenario(c, "code 916", map[string]any{"phone_codes": []string{"916"}}),
+		previewScenario(c, "tag t1 and code 916", map[string]any{"tags": []string{"t1"}, "phone_codes": []string{"916"}}),
+		previewScenario(c, "tags t1 or t2", map[string]any{"tags": []string{"t1", "t2"}}),
+		previewScenario(c, "everyone", map[string]any{}),
 		// Writes go last so that they do not change what the reads see.
 		createMailoutScenario(c),
 	}, nil
+}
+
+// previewScenario previews a templated draft with a send window for the
+// customers filter selects: the audience, the count inside the window at
+// a moment when some of the population's zones are in it and some are
+// not, and 10 rendered samples.
+func previewScenario(c *client, name string, filter map[string]any) scenario {
+	body, err := json.Marshal(map[string]any{
+		"text":        `Здравствуйте, {{ name | default: "клиент" }}! Скидка 20% в {{ city }}`,
+		"filter":      filter,
+		"send_window": map[string]string{"start": "09:00", "end": "18:00"},
+		// 09:30 in Moscow, 13:30 in Novosibirsk, 16:30 in Vladivostok;
+		// 08:30 in Kaliningrad.
+		"at": "2026-11-27T06:30:00Z",
+	})
+	// No commas in the name: -only splits at them.
+	return scenario{name: "POST /api/mailouts/preview " + name + " (window)", want: http.StatusOK,
+		build: func(ctx context.Context, _ int) (*http.Request, error) {
+			if err != nil {
+				return nil, err
+			}
+			return c.NewRequest(ctx, http.MethodPost, "/api/mailouts/preview", bytes.NewReader(body), "application/json")
+		}}
 }
 
 // createMailoutScenario creates a mailout for the customers tagged t1,
